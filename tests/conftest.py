@@ -1,0 +1,65 @@
+"""Shared fixtures: databases on both back-ends (SQLite and the machine's PostgreSQL).
+
+PostgreSQL is expected at 127.0.0.1:5432 with trust auth (override with CONFRERE_TEST_PG, a
+libpq-style URL without database name). Each test database is created and dropped here.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import asyncpg
+import pytest
+
+from bridge.storage.database import Database
+
+PG_BASE = os.environ.get("CONFRERE_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+
+
+async def create_pg_database(prefix: str, *, c_collation: bool = False) -> str:
+    """Create an empty database and return its name (dropped by `drop_pg_database`)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(f"{PG_BASE}/postgres")
+    try:
+        extra = " LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" if c_collation else ""
+        await conn.execute(f"CREATE DATABASE {name} ENCODING 'UTF8'{extra}")
+    finally:
+        await conn.close()
+    return name
+
+
+async def drop_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(f"{PG_BASE}/postgres")
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+def pg_async_url(name: str) -> str:
+    return PG_BASE.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request, tmp_path):
+    """An empty database URL on each back-end in turn."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'confrere.db'}"
+        return
+    name = await create_pg_database("confrere_test")
+    try:
+        yield pg_async_url(name)
+    finally:
+        await drop_pg_database(name)
+
+
+@pytest.fixture
+async def database(database_url):
+    """A migrated `Database` on each back-end in turn."""
+    db = Database(database_url)
+    await db.migrate()
+    try:
+        yield db
+    finally:
+        await db.close()
