@@ -68,6 +68,7 @@ class BotSettings:
 @dataclass(frozen=True)
 class AppserviceSettings:
     ghost_prefix: str = "confrere_"
+    sender_localpart: str = "confrere-appservice"
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,10 @@ class Settings:
     @property
     def bot_user_id(self) -> str:
         return f"@{self.bot.localpart}:{self.server_name}"
+
+    @property
+    def appservice_sender_id(self) -> str:
+        return f"@{self.appservice.sender_localpart}:{self.server_name}"
 
     @property
     def database_url(self) -> str:

@@ -1,0 +1,1 @@
+"""The application service: what Synapse pushes to us, and the ghost users we own."""

@@ -1,0 +1,1 @@
+"""Matrix plumbing: the homeserver's admin API, the bot's client, its cross-signing identity."""

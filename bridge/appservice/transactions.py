@@ -1,0 +1,121 @@
+"""Durable transactions: persist first, acknowledge, then handle — a crash loses nothing.
+
+`TransactionStore.record` writes the transaction and its events in one database transaction
+before Synapse gets its 200; a replayed txnId is recognised and not recorded twice.
+`EventProcessor` handles stored events in order, marks them handled, retries failures with
+backoff, and picks up what a previous run left unhandled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bridge.storage.database import Database
+from bridge.storage.models import AppserviceEvent, AppserviceTransaction
+
+log = logging.getLogger(__name__)
+
+EventHook = Callable[[dict[str, Any]], Awaitable[None]]
+MAX_ATTEMPTS = 8
+
+
+class TransactionStore:
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    async def record(self, txn_id: str, events: list[dict[str, Any]]) -> bool:
+        """Persist a transaction; return False if this txnId was already recorded."""
+        async with self.db.session() as session:
+            if await session.get(AppserviceTransaction, txn_id) is not None:
+                return False
+            transaction = AppserviceTransaction(txn_id=txn_id, event_count=len(events))
+            transaction.events = [
+                AppserviceEvent(
+                    event_id=event.get("event_id"), event_type=str(event.get("type", "")),
+                    content=event, attempts=0,
+                )
+                for event in events
+            ]
+            session.add(transaction)
+            try:
+                await session.commit()
+            except IntegrityError:  # the same txnId raced in through another request
+                await session.rollback()
+                return False
+        return True
+
+
+class EventProcessor:
+    """Feeds stored, unhandled events to the registered hooks, oldest first."""
+
+    def __init__(self, database: Database, hooks: list[EventHook] | None = None,
+                 retry_seconds: float = 2.0) -> None:
+        self.db = database
+        self.hooks: list[EventHook] = list(hooks or [])
+        self.retry_seconds = retry_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def add_hook(self, hook: EventHook) -> None:
+        self.hooks.append(hook)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="appservice-events")
+        self.wake()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def run_once(self) -> int:
+        """Handle every pending event once; return how many were handled successfully."""
+        done = 0
+        async with self.db.session() as session:
+            pending = (await session.execute(
+                select(AppserviceEvent)
+                .where(AppserviceEvent.handled_at.is_(None),
+                       AppserviceEvent.attempts < MAX_ATTEMPTS)
+                .order_by(AppserviceEvent.id)
+            )).scalars().all()
+            for stored in pending:
+                try:
+                    for hook in self.hooks:
+                        await hook(stored.content)
+                except Exception as exc:  # noqa: BLE001 - one bad event must not sink others
+                    stored.attempts += 1
+                    stored.last_error = type(exc).__name__
+                    log.warning("event %s failed (%s), attempt %d", stored.event_id,
+                                type(exc).__name__, stored.attempts)
+                else:
+                    stored.handled_at = datetime.now(timezone.utc)
+                    done += 1
+                await session.commit()
+        return done
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.retry_seconds)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - database hiccup: retry on the next tick
+                log.exception("appservice event processing failed; will retry")

@@ -1,0 +1,158 @@
+"""The tantivy index: its schema, one document per person, and generations on disk.
+
+Layout under `<data>/directory/`: one `index-<generation>/` per import and a `CURRENT` file
+naming the one readers use. An import builds a new directory and then replaces `CURRENT`
+atomically (`os.replace`), so a reader sees the old directory or the new one, never a half.
+
+Text is folded by the index analyser (simple words, lowercase, ASCII folding) exactly as
+`text.words` folds query words. Each document stores the person's JSON so that a result page
+is served from the index alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import tantivy
+
+from .text import MAX_WORD
+
+ANALYZER = "fr_folded"
+TEXT_FIELDS = ("last", "first", "prof", "spec", "org", "place", "cpts")
+POINTER = "CURRENT"
+WRITER_HEAP = 256_000_000
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("nid", stored=True, tokenizer_name="raw", index_option="basic")
+    for name in TEXT_FIELDS:
+        builder.add_text_field(name, tokenizer_name=ANALYZER, index_option="basic")
+    builder.add_bytes_field("doc", stored=True)
+    return builder.build()
+
+
+SCHEMA = _schema()
+
+
+def _analyzer() -> tantivy.TextAnalyzer:
+    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(MAX_WORD))
+            .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.ascii_fold())
+            .build())
+
+
+def open_index(path: Path) -> tantivy.Index:
+    """Open (or create) the index in `path` with our analyser registered."""
+    path.mkdir(parents=True, exist_ok=True)
+    index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
+    index.register_tokenizer(ANALYZER, _analyzer())
+    return index
+
+
+def document(data: dict, cpts: list[str] | tuple[str, ...] = ()) -> tantivy.Document:
+    """The index document of one person (CPTS names come from the service's own table)."""
+    doc = tantivy.Document()
+    doc.add_text("nid", data["national_id"])
+    doc.add_text("last", data.get("last_name", ""))
+    doc.add_text("first", data.get("first_name", ""))
+    doc.add_text("prof", f"{data.get('profession', '')} {data.get('profession_code', '')}")
+    specialties = data.get("specialties")
+    if specialties:
+        doc.add_text("spec", " ".join(f"{s.get('label', '')} {s.get('code', '')}"
+                                      for s in specialties))
+    sites = data.get("sites")
+    if sites:
+        orgs: set[str] = set()
+        places: set[str] = set()
+        for site in sites:
+            orgs.add(site.get("raison_sociale", ""))
+            orgs.add(site.get("enseigne", ""))
+            places.add(site.get("city", ""))
+            places.add(site.get("cedex", ""))
+            places.add(site.get("postal_code", ""))
+            places.add(site.get("department_code", ""))
+            places.add(site.get("department", ""))
+        doc.add_text("org", " ".join(orgs))
+        doc.add_text("place", " ".join(places))
+    stored = data
+    if cpts:
+        doc.add_text("cpts", " ".join(cpts))
+        stored = {**data, "cpts": list(cpts)}
+    doc.add_bytes("doc", json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode())
+    return doc
+
+
+class IndexBuilder:
+    """Writes one generation (or updates the current one, for CPTS changes)."""
+
+    def __init__(self, path: Path, *, heap: int = WRITER_HEAP, threads: int = 0) -> None:
+        self.path = path
+        self.index = open_index(path)
+        self.writer = self.index.writer(heap_size=heap, num_threads=threads)
+
+    def add(self, data: dict, cpts: list[str] | tuple[str, ...] = ()) -> None:
+        self.writer.add_document(document(data, cpts))
+
+    def delete(self, national_id: str) -> None:
+        self.writer.delete_documents_by_term("nid", national_id)
+
+    def commit(self) -> None:
+        self.writer.commit()
+        self.writer.wait_merging_threads()
+
+    def abort(self) -> None:
+        try:
+            self.writer.rollback()
+        except Exception:  # noqa: BLE001 - the directory is thrown away anyway
+            pass
+
+
+class IndexGenerations:
+    """The generations of the index under one root and the pointer to the current one."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, generation: int) -> Path:
+        return self.root / f"index-{generation}"
+
+    @property
+    def pointer(self) -> Path:
+        return self.root / POINTER
+
+    def current(self) -> Path | None:
+        try:
+            name = self.pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        path = self.root / name
+        return path if name and path.is_dir() else None
+
+    def publish(self, generation: int) -> None:
+        """Point readers at `generation` in one atomic rename."""
+        tmp = self.root / f".{POINTER}.tmp"
+        tmp.write_text(self.path_for(generation).name + "\n", encoding="utf-8")
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.pointer)
+
+    def discard(self, generation: int) -> None:
+        shutil.rmtree(self.path_for(generation), ignore_errors=True)
+
+    def prune(self) -> None:
+        """Remove every generation but the current one (open readers keep their files)."""
+        current = self.current()
+        for path in self.root.glob("index-*"):
+            if path != current:
+                shutil.rmtree(path, ignore_errors=True)
+
+    def size_bytes(self) -> int:
+        current = self.current()
+        if current is None:
+            return 0
+        return sum(f.stat().st_size for f in current.rglob("*") if f.is_file())

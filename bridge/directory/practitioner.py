@@ -1,0 +1,145 @@
+"""What a directory entry looks like to the rest of the service (bot, API, appservice)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+MAX_RESULTS = 100  # a search never pages beyond this many results
+
+
+@dataclass(frozen=True)
+class Site:
+    """A place where the person practises (one activity row of the extract)."""
+
+    raison_sociale: str = ""
+    enseigne: str = ""
+    address: str = ""
+    complement: str = ""
+    recipient: str = ""
+    distribution: str = ""
+    cedex: str = ""
+    postal_code: str = ""
+    city: str = ""
+    commune_code: str = ""
+    department_code: str = ""
+    department: str = ""
+    country: str = ""
+    phone: str = ""
+    phone2: str = ""
+    fax: str = ""
+    email: str = ""
+    mode_code: str = ""
+    mode: str = ""
+    finess: str = ""
+    finess_ej: str = ""
+    siret: str = ""
+    siren: str = ""
+    structure_id: str = ""
+    sector: str = ""
+    role: str = ""
+    activity_kind: str = ""
+
+    @property
+    def organisation(self) -> str:
+        return self.enseigne or self.raison_sociale
+
+
+_SITE_NAMES = {f.name for f in fields(Site)}
+
+
+@dataclass(frozen=True)
+class Specialty:
+    code: str = ""
+    label: str = ""
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class Practitioner:
+    """One person of the directory with all their sites; `retired` once gone from the extract."""
+
+    national_id: str
+    id_type: str = ""
+    identifier: str = ""
+    civilite: str = ""
+    civilite_code: str = ""
+    civilite_exercice: str = ""
+    civilite_exercice_code: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    profession: str = ""
+    profession_code: str = ""
+    specialties: tuple[Specialty, ...] = ()
+    sites: tuple[Site, ...] = ()
+    cpts: tuple[str, ...] = ()
+    retired: bool = False
+
+    @property
+    def specialty(self) -> str:
+        """The first specialty label (the extract lists the ordinal specialty first)."""
+        return self.specialties[0].label if self.specialties else ""
+
+    @property
+    def display_name(self) -> str:
+        """"Dr Camille BERNARD", "Mme Léa ROUX": how the bot and the clients show the person."""
+        title = {"DR": "Dr", "PR": "Pr"}.get(self.civilite_exercice_code, "")
+        if not title:
+            title = {"M": "M.", "MME": "Mme", "MLLE": "Mme"}.get(self.civilite_code, "")
+        return " ".join(x for x in (title, self.first_name, self.last_name) if x)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], *, cpts: tuple[str, ...] | None = None,
+                  retired: bool = False) -> "Practitioner":
+        """Build from the stored JSON form (the importer's `PersonRecord.data`)."""
+        return cls(
+            national_id=data["national_id"],
+            id_type=data.get("id_type", ""),
+            identifier=data.get("identifier", ""),
+            civilite=data.get("civilite", ""),
+            civilite_code=data.get("civilite_code", ""),
+            civilite_exercice=data.get("civilite_exercice", ""),
+            civilite_exercice_code=data.get("civilite_exercice_code", ""),
+            first_name=data.get("first_name", ""),
+            last_name=data.get("last_name", ""),
+            profession=data.get("profession", ""),
+            profession_code=data.get("profession_code", ""),
+            specialties=tuple(Specialty(**s) for s in data.get("specialties", ())),
+            sites=tuple(Site(**{k: v for k, v in s.items() if k in _SITE_NAMES})
+                        for s in data.get("sites", ())),
+            cpts=tuple(data.get("cpts", ())) if cpts is None else cpts,
+            retired=retired,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dict for the API (every key present, empty strings kept)."""
+        out = asdict(self)
+        out["specialty"] = self.specialty
+        out["display_name"] = self.display_name
+        out["specialties"] = [asdict(s) for s in self.specialties]
+        out["sites"] = [asdict(s) for s in self.sites]
+        out["cpts"] = list(self.cpts)
+        return out
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of results; `total` counts every match, `pages` stops at the 100-result cap."""
+
+    total: int
+    page: int
+    pages: int
+    page_size: int
+    results: list[Practitioner] = field(default_factory=list)
+    fuzzy: bool = False
+
+    @property
+    def capped(self) -> bool:
+        return self.total > MAX_RESULTS
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "total": self.total, "page": self.page, "pages": self.pages,
+            "page_size": self.page_size, "fuzzy": self.fuzzy,
+            "results": [p.to_json() for p in self.results],
+        }

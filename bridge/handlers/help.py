@@ -1,0 +1,39 @@
+"""`!aide` / `!help`: the list of commands, generated from their declarations."""
+
+from __future__ import annotations
+
+from html import escape
+
+from bridge.commands import Command, CommandContext, CommandRouter
+
+GREETING_FR = "Bonjour, je suis le robot Confrère."
+
+
+async def show_help(ctx: CommandContext) -> None:
+    assert ctx.router is not None
+    sections: dict[str, list[Command]] = {}
+    for command in ctx.router.commands:
+        sections.setdefault(command.section, []).append(command)
+    lines = [f"{GREETING_FR} Voici les commandes disponibles :"]
+    html = [f"<p>{escape(GREETING_FR)} Voici les commandes disponibles :</p>"]
+    for section, commands in sections.items():
+        lines.append(f"\n{section}")
+        html.append(f"<p><strong>{escape(section)}</strong></p><ul>")
+        for command in commands:
+            names = " / ".join(f"!{n}" for n in (command.name, *command.aliases))
+            usage = f" {command.usage}" if command.usage else ""
+            lines.append(f"• {names}{usage} — {command.help_fr} ({command.help_en})")
+            html.append(
+                f"<li><code>{escape(names + usage)}</code> — {escape(command.help_fr)} "
+                f"<em>({escape(command.help_en)})</em></li>"
+            )
+        html.append("</ul>")
+    lines.append("\n(English: commands also answer to their English alias.)")
+    await ctx.reply("\n".join(lines), "".join(html))
+
+
+def register(router: CommandRouter) -> None:
+    router.register(Command(
+        name="aide", aliases=("help",), handler=show_help,
+        help_fr="affiche cette aide", help_en="show this help",
+    ))

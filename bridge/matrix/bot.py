@@ -1,0 +1,234 @@
+"""The Confrère bot: a matrix-nio client with its own, durable, cross-signed device.
+
+It logs in once (appservice login, no password), keeps its device id, token and Olm/Megolm
+store in `<data>/bot/`, and restores them at every start: a new login would be a new device
+that others do not trust and that cannot read earlier messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    MatrixRoom,
+    MegolmEvent,
+    RoomMessageText,
+)
+
+from bridge.commands import CommandRouter
+from bridge.matrix.cross_signing import CrossSigningKeys, ensure_cross_signed
+
+log = logging.getLogger(__name__)
+
+NOT_A_COMMAND_FR = (
+    "Bonjour ! Je suis le robot Confrère. Tapez !aide pour voir ce que je peux faire pour vous.\n"
+    "(Hello! I am the Confrère bot. Type !help to see what I can do.)"
+)
+UNDECRYPTABLE_FR = (
+    "Je n'ai pas pu déchiffrer votre dernier message (clé manquante). Pouvez-vous le renvoyer ?\n"
+    "(I could not decrypt your last message; could you send it again?)"
+)
+UNENCRYPTED_FR = (
+    "Cette conversation n'est pas chiffrée : Confrère ne répond que dans des conversations "
+    "chiffrées de bout en bout.\n(This conversation is not end-to-end encrypted.)"
+)
+
+
+class BotSession:
+    """user id, device id and access token, kept in a 0600 file beside the crypto store."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[str, str] | None:
+        if not self.path.exists():
+            return None
+        return json.loads(self.path.read_text())
+
+    def save(self, data: dict[str, str]) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle)
+
+
+class Bot:
+    """Accepts direct-conversation invites, routes `!commands`, answers encrypted."""
+
+    def __init__(self, *, homeserver_url: str, user_id: str, display_name: str, as_token: str,
+                 data_dir: Path, router: CommandRouter) -> None:
+        self.homeserver_url = homeserver_url.rstrip("/")
+        self.user_id = user_id
+        self.display_name = display_name
+        self.as_token = as_token
+        self.data_dir = data_dir
+        self.router = router
+        self.client: AsyncClient | None = None
+        self.ready = asyncio.Event()
+        self._sync_task: asyncio.Task | None = None
+        self._seen: dict[str, None] = {}
+
+    @property
+    def device_id(self) -> str | None:
+        return self.client.device_id if self.client else None
+
+    async def start(self) -> None:
+        """Restore (or create once) the device, publish cross-signing, start syncing."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        store = self.data_dir / "store"
+        store.mkdir(exist_ok=True)
+        session_file = BotSession(self.data_dir / "session.json")
+        async with aiohttp.ClientSession() as http:
+            session = session_file.load()
+            if session is None:
+                session = await self._login_once(http)
+                session_file.save(session)
+            self.client = AsyncClient(
+                self.homeserver_url, session["user_id"], device_id=session["device_id"],
+                store_path=str(store),
+                config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True),
+            )
+            self.client.restore_login(session["user_id"], session["device_id"],
+                                      session["access_token"])
+            if self.client.should_upload_keys:
+                await self.client.keys_upload()
+            await ensure_cross_signed(
+                http, self.homeserver_url, user_id=self.user_id, device_id=session["device_id"],
+                device_token=session["access_token"], as_token=self.as_token,
+                keys=CrossSigningKeys.load_or_create(self.data_dir / "cross_signing.json"),
+            )
+        await self.client.set_displayname(self.display_name)
+        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        self.client.add_event_callback(self._on_text, RoomMessageText)
+        self.client.add_event_callback(self._on_undecryptable, MegolmEvent)
+        self._sync_task = asyncio.create_task(self._sync_forever(), name="bot-sync")
+        await asyncio.wait_for(self.ready.wait(), timeout=60)
+        log.info("bot %s ready with device %s", self.user_id, self.device_id)
+
+    async def stop(self) -> None:
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+            try:
+                await self._sync_task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
+                pass
+            self._sync_task = None
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+        self.ready.clear()
+
+    async def send_text(self, room_id: str, text: str, html: str | None = None,
+                        msgtype: str = "m.notice") -> None:
+        """Send in a room, encrypted when the room is; the bot trusts members' devices."""
+        assert self.client is not None
+        content: dict[str, Any] = {"msgtype": msgtype, "body": text}
+        if html:
+            content.update(format="org.matrix.custom.html", formatted_body=html)
+        await self.client.room_send(room_id, "m.room.message", content,
+                                    ignore_unverified_devices=True)
+
+    async def _login_once(self, http: aiohttp.ClientSession) -> dict[str, str]:
+        """Appservice login for the sender user: no password, one device for good."""
+        base = f"{self.homeserver_url}/_matrix/client/v3"
+        headers = {"Authorization": f"Bearer {self.as_token}"}
+        localpart = self.user_id[1:].split(":", 1)[0]
+        async with http.post(f"{base}/register", headers=headers, json={
+            "type": "m.login.application_service", "username": localpart, "inhibit_login": True,
+        }) as response:
+            if response.status not in (200, 400):
+                raise RuntimeError(f"bot registration failed: {response.status}")
+        async with http.post(f"{base}/login", headers=headers, json={
+            "type": "m.login.application_service",
+            "identifier": {"type": "m.id.user", "user": localpart},
+            "initial_device_display_name": "Confrère (robot)",
+        }) as response:
+            body = await response.json()
+            if response.status != 200:
+                raise RuntimeError(f"bot login failed: {response.status} {body.get('errcode')}")
+        log.info("bot logged in once; new device %s", body["device_id"])
+        return {"user_id": body["user_id"], "device_id": body["device_id"],
+                "access_token": body["access_token"]}
+
+    async def _sync_forever(self) -> None:
+        assert self.client is not None
+        first = True
+        while True:
+            try:
+                response = await self.client.sync(timeout=30000, full_state=first)
+                if hasattr(response, "next_batch"):
+                    first = False
+                    await self._after_sync()
+                    self.ready.set()
+                else:
+                    log.warning("bot sync failed: %s", getattr(response, "status_code", response))
+                    await asyncio.sleep(2)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the bot must survive a homeserver outage
+                log.exception("bot sync error; retrying")
+                await asyncio.sleep(2)
+
+    async def _after_sync(self) -> None:
+        """The key housekeeping that `sync_forever` would do."""
+        client = self.client
+        assert client is not None
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
+
+    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        assert self.client is not None
+        if event.state_key != self.user_id or event.membership != "invite":
+            return
+        if not event.content.get("is_direct"):
+            log.info("declining a non-direct invite to %s", room.room_id)
+            await self.client.room_leave(room.room_id)
+            return
+        result = await self.client.join(room.room_id)
+        log.info("joined direct conversation %s (%s)", room.room_id, type(result).__name__)
+
+    def _first_time(self, event_id: str) -> bool:
+        if event_id in self._seen:
+            return False
+        self._seen[event_id] = None
+        if len(self._seen) > 5000:
+            self._seen.pop(next(iter(self._seen)))
+        return True
+
+    async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
+        if event.sender == self.user_id or not self._first_time(event.event_id):
+            return
+
+        async def reply(text: str, html: str | None = None) -> None:
+            await self.send_text(room.room_id, text, html)
+
+        if not room.encrypted:
+            await reply(UNENCRYPTED_FR)
+            return
+        handled = await self.router.dispatch(event.sender, room.room_id, event.body, reply)
+        if not handled and room.member_count <= 2:
+            await reply(NOT_A_COMMAND_FR)
+
+    async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        assert self.client is not None
+        if event.sender == self.user_id or not self._first_time(event.event_id):
+            return
+        log.warning("could not decrypt an event in %s (session %s)", room.room_id, event.session_id)
+        try:
+            await self.client.request_room_key(event)
+        except Exception:  # noqa: BLE001 - a key request is best effort
+            pass
+        await self.send_text(room.room_id, UNDECRYPTABLE_FR)

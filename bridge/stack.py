@@ -1,0 +1,116 @@
+"""`confrere up`: Synapse as a child process, then the service and the bot, until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import time
+from pathlib import Path
+
+from bridge.config import Settings
+from bridge.homeserver import render_synapse_config
+from bridge.service import ConfrereService
+from bridge.supervisor import SynapseProcess
+
+log = logging.getLogger(__name__)
+
+ENDPOINTS_FILE = "endpoints.json"
+
+
+def endpoints(settings: Settings, service: ConfrereService) -> dict:
+    """What a newcomer, a script or an integrator needs to connect (no secrets)."""
+    admin = service.services.admin
+    return {
+        "server_name": settings.server_name,
+        "homeserver_url": settings.synapse.client_url,
+        "web_url": settings.service.url,
+        "health_url": f"{settings.service.url}/_confrere/health",
+        "bot_user_id": settings.bot_user_id,
+        "bot_device_id": service.bot.device_id if service.bot else None,
+        "admin_user_id": admin.user_id if admin else None,
+        "admin_credentials_file": str(settings.data_dir / "admin.json"),
+        "mail": "mode développement : aucun courriel n'est encore envoyé par cette version",
+        "logs_dir": str(settings.logs_dir),
+        "data_dir": str(settings.data_dir),
+    }
+
+
+def summary(info: dict, elapsed: float, first_run: bool) -> str:
+    lines = [
+        "",
+        f"Confrère est prêt en {elapsed:.1f} s ({'premier démarrage' if first_run else 'données réutilisées'}).",
+        f"  Serveur Matrix (Element ou tout client) : {info['homeserver_url']}",
+        f"  Pages web du service                    : {info['web_url']}",
+        f"  Robot à contacter en message direct     : {info['bot_user_id']}",
+        f"  Compte administrateur                   : {info['admin_user_id']}"
+        f" (mot de passe dans {info['admin_credentials_file']})",
+        f"  Courriel                                : {info['mail']}",
+        f"  Journaux                                : {info['logs_dir']}",
+        f"  Les mêmes informations en JSON          : {Path(info['data_dir']) / ENDPOINTS_FILE}",
+        "Ctrl-C pour tout arrêter proprement.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+async def run_stack(settings: Settings, first_run: bool, stop_event: asyncio.Event | None = None) -> int:
+    started = time.monotonic()
+    stop_event = stop_event or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop_event.set)
+    config_path = render_synapse_config(settings)
+    synapse = SynapseProcess(config_path, settings.synapse.url,
+                             settings.logs_dir / "synapse.stdout.log")
+    service = ConfrereService(settings)
+    endpoints_path = settings.data_dir / ENDPOINTS_FILE
+
+    async def start_all() -> None:
+        print("Démarrage du service Confrère…", flush=True)
+        await service.start_http()
+        print("Démarrage de Synapse…", flush=True)
+        await synapse.start()
+        print("Démarrage du robot…", flush=True)
+        await service.start_matrix()
+
+    try:
+        starting = asyncio.create_task(start_all())
+        stopping = asyncio.create_task(stop_event.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():  # Ctrl-C during start-up: stop what has started
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
+            return 130
+        stopping.cancel()
+        starting.result()
+        info = endpoints(settings, service)
+        endpoints_path.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+        print(summary(info, time.monotonic() - started, first_run), flush=True)
+        watcher = asyncio.create_task(_watch_synapse(synapse, stop_event))
+        await stop_event.wait()
+        watcher.cancel()
+        print("Arrêt en cours…", flush=True)
+        return 0 if synapse.process is not None else 1
+    except Exception as exc:  # noqa: BLE001 - report clearly, then stop what started
+        log.exception("start-up failed")
+        print(f"Échec du démarrage : {exc}\nVoir les journaux dans {settings.logs_dir}", flush=True)
+        return 1
+    finally:
+        endpoints_path.unlink(missing_ok=True)
+        await service.stop()
+        await synapse.stop()
+        print("Confrère est arrêté.", flush=True)
+
+
+async def _watch_synapse(synapse: SynapseProcess, stop_event: asyncio.Event) -> None:
+    """If Synapse dies, stop everything rather than run half a product."""
+    process = synapse.process
+    if process is None:
+        return
+    await process.wait()
+    log.error("Synapse exited with code %s", process.returncode)
+    print("Synapse s'est arrêté de façon inattendue ; arrêt de Confrère.", flush=True)
+    synapse.process = None
+    stop_event.set()

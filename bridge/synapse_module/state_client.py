@@ -1,0 +1,65 @@
+"""Asks the Confrère service for a user's state, with a short cache; never raises."""
+
+from __future__ import annotations
+
+import logging
+import time
+import urllib.parse
+from typing import Any
+
+from bridge.synapse_module.rules import UserState
+
+logger = logging.getLogger(__name__)
+
+
+class UserStateClient:
+    """Fetches `GET <service>/_confrere/internal/v1/users/<user_id>` with the shared secret.
+
+    Answers are cached for `cache_seconds`; failures are not cached, so the next action asks
+    again. Any failure returns None, which the rules treat as "refuse" (fail closed).
+    """
+
+    def __init__(self, http_client: Any, service_url: str, secret: str, cache_seconds: float,
+                 timeout_seconds: float, clock: Any | None = None) -> None:
+        self._http = http_client
+        self._base = service_url.rstrip("/")
+        self._headers = {b"Authorization": [f"Bearer {secret}".encode()]}
+        self._ttl = cache_seconds
+        self._timeout = timeout_seconds
+        self._clock = clock
+        self._cache: dict[str, tuple[float, UserState]] = {}
+
+    def forget(self, user_id: str | None = None) -> None:
+        """Drop a cached answer (or all): the service tells us when a state changes."""
+        if user_id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(user_id, None)
+
+    async def get(self, user_id: str) -> UserState | None:
+        now = time.monotonic()
+        cached = self._cache.get(user_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            body = await self._fetch(user_id)
+            state = UserState(user_id=user_id, verification=str(body["verification"]))
+        except Exception:  # noqa: BLE001 - any failure means "not known": fail closed
+            logger.warning("Confrère service did not answer for a user state; refusing")
+            return None
+        self._cache[user_id] = (now + self._ttl, state)
+        return state
+
+    async def _fetch(self, user_id: str) -> dict:
+        url = f"{self._base}/_confrere/internal/v1/users/{urllib.parse.quote(user_id, safe='')}"
+        request = self._http.get_json(url, headers=self._headers)
+        if self._clock is None:
+            return await request
+        from twisted.internet import defer
+
+        from synapse.util.async_helpers import timeout_deferred
+
+        deferred = timeout_deferred(
+            deferred=defer.ensureDeferred(request), timeout=self._timeout, clock=self._clock
+        )
+        return await deferred

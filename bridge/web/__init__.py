@@ -1,0 +1,1 @@
+"""HTTP surfaces of the service other than the appservice: pages, internal and health."""
