@@ -11,9 +11,12 @@ is served from the index alone.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import tantivy
@@ -24,6 +27,10 @@ ANALYZER = "fr_folded"
 TEXT_FIELDS = ("last", "first", "prof", "spec", "org", "place", "cpts")
 POINTER = "CURRENT"
 WRITER_HEAP = 256_000_000
+
+
+class DirectoryBusy(Exception):
+    """Another import or CPTS update holds the directory."""
 
 
 def _schema() -> tantivy.Schema:
@@ -54,8 +61,17 @@ def open_index(path: Path) -> tantivy.Index:
     return index
 
 
-def document(data: dict, cpts: list[str] | tuple[str, ...] = ()) -> tantivy.Document:
-    """The index document of one person (CPTS names come from the service's own table)."""
+def dumps(data: dict) -> str:
+    """The stored JSON form of a person (compact; the same text goes to the database)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def document(data: dict, cpts: list[str] | tuple[str, ...] = (),
+             payload: str | None = None) -> tantivy.Document:
+    """The index document of one person (CPTS names come from the service's own table).
+
+    `payload` is `dumps(data)` when the caller already has it.
+    """
     doc = tantivy.Document()
     doc.add_text("nid", data["national_id"])
     doc.add_text("last", data.get("last_name", ""))
@@ -79,11 +95,12 @@ def document(data: dict, cpts: list[str] | tuple[str, ...] = ()) -> tantivy.Docu
             places.add(site.get("department", ""))
         doc.add_text("org", " ".join(orgs))
         doc.add_text("place", " ".join(places))
-    stored = data
     if cpts:
         doc.add_text("cpts", " ".join(cpts))
-        stored = {**data, "cpts": list(cpts)}
-    doc.add_bytes("doc", json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode())
+        payload = dumps({**data, "cpts": list(cpts)})
+    elif payload is None:
+        payload = dumps(data)
+    doc.add_bytes("doc", payload.encode())
     return doc
 
 
@@ -95,8 +112,9 @@ class IndexBuilder:
         self.index = open_index(path)
         self.writer = self.index.writer(heap_size=heap, num_threads=threads)
 
-    def add(self, data: dict, cpts: list[str] | tuple[str, ...] = ()) -> None:
-        self.writer.add_document(document(data, cpts))
+    def add(self, data: dict, cpts: list[str] | tuple[str, ...] = (),
+            payload: str | None = None) -> None:
+        self.writer.add_document(document(data, cpts, payload))
 
     def delete(self, national_id: str) -> None:
         self.writer.delete_documents_by_term("nid", national_id)
@@ -150,6 +168,22 @@ class IndexGenerations:
         for path in self.root.glob("index-*"):
             if path != current:
                 shutil.rmtree(path, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Only one writer (import or CPTS update) at a time, across processes."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise DirectoryBusy(
+                    "Une mise à jour de l'annuaire est déjà en cours. / "
+                    "A directory update is already running.") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def size_bytes(self) -> int:
         current = self.current()

@@ -30,7 +30,7 @@ STOP_WORDS = frozenset({"dr", "docteur", "pr", "professeur", "de", "du", "des", 
                         "mr", "chez", "sur", "pour"})
 # (field, score of an exact word, score of a prefix, typo score)
 FIELD_SCORES = (("last", 10.0, 5.0, 2.0), ("first", 6.0, 3.0, 1.5), ("prof", 4.0, 1.0, 0.5),
-                ("spec", 4.0, 1.0, 0.5), ("org", 3.0, 1.0, 0.5), ("place", 3.0, 1.0, 0.5),
+                ("spec", 4.0, 1.0, 0.5), ("org", 2.5, 1.0, 0.5), ("place", 3.0, 1.0, 0.5),
                 ("cpts", 3.0, 1.0, 0.5))
 SYNONYM_SCORE = 4.0
 MIN_PREFIX = 3
