@@ -1,0 +1,104 @@
+"""Starts a real Synapse and the Confrère service on free loopback ports, and stops them."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+from bridge.config import Settings, load_settings, write_default_config
+from bridge.homeserver import render_synapse_config
+from bridge.matrix.synapse_admin import register_with_shared_secret
+from bridge.service import ConfrereService
+from bridge.supervisor import SynapseProcess
+from tests.e2e.matrix_client import TestClient
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stack_environment(backend_urls: dict[str, str] | None = None) -> dict[str, str]:
+    env = {
+        "CONFRERE_SYNAPSE__PORT": str(free_port()),
+        "CONFRERE_SERVICE__PORT": str(free_port()),
+        "CONFRERE_SYNAPSE__RELAXED_RATE_LIMITS": "true",
+        "CONFRERE_ACCESS_RULES__CACHE_SECONDS": "1",
+        "CONFRERE_ACCESS_RULES__TIMEOUT_SECONDS": "3",
+    }
+    if backend_urls:
+        env.update(backend_urls)
+    return env
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    settings: Settings
+    synapse: SynapseProcess
+    service: ConfrereService
+    clients: list[TestClient] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, data_dir: Path, env: dict[str, str]) -> "Stack":
+        write_default_config(data_dir)
+        settings = load_settings(data_dir, env)
+        synapse = SynapseProcess(render_synapse_config(settings), settings.synapse.url,
+                                 settings.logs_dir / "synapse.stdout.log")
+        service = ConfrereService(settings)
+        await service.start_http()
+        await synapse.start()
+        await service.start_matrix()
+        return cls(data_dir, settings, synapse, service)
+
+    async def restart_service(self) -> None:
+        """Stop the service (bot included) and start a fresh one on the same data."""
+        await self.service.stop()
+        self.service = ConfrereService(self.settings)
+        await self.service.start_http()
+        await self.service.start_matrix()
+
+    async def stop(self) -> None:
+        for client in self.clients:
+            await client.close()
+        await self.service.stop()
+        await self.synapse.stop()
+
+    @property
+    def bot_id(self) -> str:
+        return self.settings.bot_user_id
+
+    async def register(self, prefix: str = "user") -> tuple[str, str]:
+        """A new Matrix account (user id, password) through shared-secret registration."""
+        username = f"{prefix}{uuid.uuid4().hex[:8]}"
+        password = uuid.uuid4().hex
+        async with aiohttp.ClientSession() as http:
+            answer = await register_with_shared_secret(
+                http, self.settings.synapse.url, self.settings.secrets.registration_shared_secret,
+                username, password,
+            )
+        return answer["user_id"], password
+
+    async def client(self, prefix: str = "user") -> TestClient:
+        user_id, password = await self.register(prefix)
+        client = TestClient(self.settings.synapse.url, user_id,
+                            self.data_dir / "clients" / user_id.strip("@").replace(":", "_"))
+        await client.login(password)
+        self.clients.append(client)
+        return client
+
+
+async def wait(condition, timeout: float = 10, interval: float = 0.1) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await condition():
+            return True
+        await asyncio.sleep(interval)
+    return False
