@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from bridge.storage.database import Database
 from .extract import BadRow
 from .index import IndexBuilder, IndexGenerations
 from .models import CptsMembership
+from .payload import clean_cpts, decode
 from .store import DirectoryStore
 
 MAX_NAME = 255
@@ -73,7 +73,7 @@ def parse_cpts(content: str) -> tuple[dict[str, list[str]], list[BadRow]]:
         if len(cells) < 2 or not cells[0] or not cells[1]:
             bad.append(BadRow(line_no, "deux colonnes attendues / two columns expected"))
             continue
-        name, ident = cells[0], cells[1]
+        name, ident = clean_cpts(cells[0]), cells[1]
         if any(c.isdigit() for c in name) and not any(c.isdigit() for c in ident):
             name, ident = ident, name  # columns given the other way round
         if not any(c.isdigit() for c in ident):
@@ -136,7 +136,8 @@ def _reindex(path: Path, people: dict[str, tuple[str, bool]], cpts: dict[str, li
     for nid, (payload, retired) in people.items():
         builder.delete(nid)
         if not retired:
-            builder.add(json.loads(payload), cpts.get(nid, ()), payload)
+            record, _ = decode(payload)
+            builder.add(record, cpts.get(nid, ()), payload)
             count += 1
     builder.commit()
     return count

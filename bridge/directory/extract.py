@@ -19,16 +19,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .columns import FIELDS, map_header
+from .columns import map_header
+from .payload import P, PERSON_FIELDS, SITE_FIELDS, SPEC_FIELDS, PersonRecord
 from .text import luhn_valid
 
 MEMBER_PREFIX = "PS_LibreAcces_Personne_activite"
 MAX_ID = 32  # longest national identifier we store (real ones have 10 to 12 characters)
 KEPT_BAD_ROWS = 1000  # listed in the report; all are counted
 
-_NAMES = list(FIELDS)
-_I = {name: i for i, name in enumerate(_NAMES)}
-ID_TYPES = {"8": "RPPS", "0": "ADELI"}
+# Without any of these an activity row has no place: the person stays, without that site.
+_WHERE = ("raison_sociale", "enseigne", "postal_code", "city", "phone", "email", "finess",
+          "siret", "structure_id", "cedex", "voie")
 
 
 class ExtractError(Exception):
@@ -63,15 +64,6 @@ class ExtractStats:
         self.bad_key_count += 1
         if len(self.bad_keys) < KEPT_BAD_ROWS:
             self.bad_keys.append(BadRow(line, reason))
-
-
-@dataclass
-class PersonRecord:
-    """One person with every site of the rows read for them; `data` is the stored JSON form."""
-
-    data: dict
-    first_line: int
-    continued: bool = False
 
 
 def open_extract(path: Path) -> tuple[io.BufferedIOBase, int, str]:
@@ -122,7 +114,16 @@ class Extract:
         self.stats.columns = len(names)
         self.known_fields = sorted(positions)
         absent = self._width  # index of the "" appended to every row
-        self._get = operator.itemgetter(*[positions.get(n, absent) for n in _NAMES])
+
+        def getter(names):
+            return operator.itemgetter(*[positions.get(n, absent) for n in names])
+        self._person = getter(PERSON_FIELDS)
+        self._spec = getter(SPEC_FIELDS)
+        self._site = getter(SITE_FIELDS)
+        self._where = getter(_WHERE)
+        self._nid = positions["national_id"]
+        self._id_type = positions.get("id_type", absent)
+        self._identifier = positions.get("identifier", absent)
 
     def _decode_header(self, raw: bytes) -> str:
         if not raw:
@@ -138,16 +139,17 @@ class Extract:
 
     def persons(self, progress: Callable[[int, int], None] | None = None) -> Iterator[PersonRecord]:
         """Yield each person once per run of consecutive rows; report bad rows in `stats`."""
-        stats, get, width = self.stats, self._get, self._width
+        stats, width = self.stats, self._width
+        get_person, get_spec, get_site, get_where = self._person, self._spec, self._site, self._where
+        nid_i = self._nid
         latin1 = stats.encoding == "latin-1"
         seen: set[str] = set()
         current: PersonRecord | None = None
         current_id = None
-        site_keys: set[tuple] = set()
+        sites: set[tuple] = set()
         specialties: set[tuple] = set()
         line_no = 1
         consumed = self.bytes_read
-        nid_i = _I["national_id"]
         for raw in self._stream:
             line_no += 1
             consumed += len(raw)
@@ -170,8 +172,7 @@ class Extract:
                                    f"{len(parts)} fields instead of {width}")
                 continue
             parts.append("")
-            values = get(parts)
-            nid = values[nid_i].strip()
+            nid = parts[nid_i].strip()
             if not nid:
                 stats.bad(line_no, "identifiant national vide / empty national identifier")
                 continue
@@ -186,77 +187,31 @@ class Extract:
                 if not continued:
                     seen.add(nid)
                     stats.persons += 1
-                current = PersonRecord(_person(values, nid), line_no, continued)
+                person = get_person(parts)
+                if person[P["national_id"]] != nid:
+                    person = (*person[:P["national_id"]], nid, *person[P["national_id"] + 1:])
+                current = PersonRecord(person, [], [], line_no, continued)
                 current_id = nid
-                site_keys = set()
+                sites = set()
                 specialties = set()
-                if not continued and values[_I["id_type"]] == "8" and not _rpps_ok(values, nid):
+                if not continued and parts[self._id_type] == "8" and not _rpps_ok(
+                        parts[self._identifier].strip(), nid):
                     stats.bad_key(line_no, f"clé RPPS invalide / bad RPPS check digit: {nid}")
-            _add_activity(current.data, values, site_keys, specialties)
+            spec = get_spec(parts)
+            if (spec[0] or spec[1]) and spec not in specialties:
+                specialties.add(spec)
+                current.specialties.append(spec)
+            if any(get_where(parts)):
+                site = get_site(parts)
+                if site not in sites:
+                    sites.add(site)
+                    current.sites.append(site)
         if current is not None:
             yield current
         if progress is not None:
             progress(consumed, stats.rows)
 
 
-def _rpps_ok(values: tuple, nid: str) -> bool:
-    rpps = values[_I["identifier"]].strip() or nid[1:]
+def _rpps_ok(identifier: str, nid: str) -> bool:
+    rpps = identifier or nid[1:]
     return len(rpps) == 11 and luhn_valid(rpps)
-
-
-def _person(v: tuple, nid: str) -> dict:
-    id_type = v[_I["id_type"]].strip()
-    data = {
-        "national_id": nid,
-        "id_type": ID_TYPES.get(id_type, id_type),
-        "identifier": v[_I["identifier"]].strip(),
-        "civilite_code": v[_I["civ_code"]],
-        "civilite": v[_I["civ"]],
-        "civilite_exercice_code": v[_I["civ_ex_code"]],
-        "civilite_exercice": v[_I["civ_ex"]],
-        "last_name": v[_I["last_name"]].strip(),
-        "first_name": v[_I["first_name"]].strip(),
-        "profession_code": v[_I["prof_code"]],
-        "profession": v[_I["prof"]],
-    }
-    return {k: x for k, x in data.items() if x}
-
-
-_SITE_FIELDS = [
-    ("mode_code", "mode_code"), ("mode", "mode"), ("raison_sociale", "raison_sociale"),
-    ("enseigne", "enseigne"), ("recipient", "compl_dest"), ("complement", "compl_geo"),
-    ("distribution", "distribution"), ("cedex", "cedex"), ("postal_code", "postal_code"),
-    ("commune_code", "commune_code"), ("city", "city"), ("country", "country"),
-    ("phone", "phone"), ("phone2", "phone2"), ("fax", "fax"), ("email", "email"),
-    ("department_code", "dept_code"), ("department", "dept"), ("finess", "finess"),
-    ("finess_ej", "finess_ej"), ("siret", "siret"), ("siren", "siren"),
-    ("structure_id", "structure_id"), ("sector", "sector"), ("role", "role"),
-    ("activity_kind", "activity_kind"),
-]
-_SITE_GET = operator.itemgetter(*[_I[src] for _, src in _SITE_FIELDS])
-_SITE_KEYS = [k for k, _ in _SITE_FIELDS]
-_WHERE = {"raison_sociale", "enseigne", "postal_code", "city", "phone", "email", "finess",
-          "siret", "structure_id", "cedex"}
-
-
-def _add_activity(data: dict, v: tuple, site_keys: set, specialties: set) -> None:
-    sf_label = v[_I["sf"]]
-    if sf_label or v[_I["sf_code"]]:
-        key = (v[_I["sf_code"]], sf_label)
-        if key not in specialties:
-            specialties.add(key)
-            spec = {"code": v[_I["sf_code"]], "label": sf_label, "kind": v[_I["sf_type"]]}
-            data.setdefault("specialties", []).append({k: x for k, x in spec.items() if x})
-    site = {k: x for k, x in zip(_SITE_KEYS, _SITE_GET(v)) if x}
-    street = " ".join(x for x in (v[_I["num_voie"]] + v[_I["indice_voie"]], v[_I["type_voie"]],
-                                  v[_I["voie"]]) if x)
-    if street:
-        site["address"] = street
-    if not (_WHERE & site.keys() or street):
-        return  # an activity without any place: the person stays, without this site
-    if not site.get("city") and site.get("cedex"):
-        site["city"] = site["cedex"].lstrip("0123456789 ")
-    key = tuple(sorted(site.items()))
-    if key not in site_keys:
-        site_keys.add(key)
-        data.setdefault("sites", []).append(site)

@@ -11,15 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bridge.storage.database import Database
 
-from .extract import BadRow, Extract, PersonRecord
-from .index import IndexBuilder, IndexGenerations, dumps
+from .extract import BadRow, Extract
+from .index import IndexBuilder, IndexGenerations
+from .payload import PersonRecord, decode, encode
 from .store import DirectoryStore, row
 
 BATCH = 10_000  # persons per database write
@@ -122,10 +122,9 @@ async def _run(database: Database, generations: IndexGenerations, extract: Extra
                 if record.continued:
                     late.append(record)
                     continue
-                data = record.data
-                payload = dumps(data)
-                builder.add(data, cpts.get(data["national_id"], ()), payload)
-                rows.append(row(generation, data, payload, content_hash(payload)))
+                payload = encode(record)
+                builder.add(record, cpts.get(record.national_id, ()), payload)
+                rows.append(row(generation, record, payload, content_hash(payload)))
                 if len(rows) >= BATCH:
                     return rows
             return rows or None
@@ -170,19 +169,16 @@ async def _run(database: Database, generations: IndexGenerations, extract: Extra
 async def _merge_late(store: DirectoryStore, conn, builder: IndexBuilder, generation: int,
                       record: PersonRecord, cpts: dict[str, list[str]]) -> None:
     """Fold rows of a person that came apart from their first rows into the stored entry."""
-    nid = record.data["national_id"]
+    nid = record.national_id
     stored = await store.person_data(conn, generation, nid)
     if stored is None:
         return
-    data = json.loads(stored)
-    for key in ("specialties", "sites"):
-        for item in record.data.get(key, ()):
-            if item not in data.setdefault(key, []):
-                data[key].append(item)
-    payload = dumps(data)
+    merged, _ = decode(stored)
+    merged.merge(record)
+    payload = encode(merged)
     await store.replace_person(conn, generation, nid, payload, content_hash(payload))
     builder.delete(nid)
-    builder.add(data, cpts.get(nid, ()), payload)
+    builder.add(merged, cpts.get(nid, ()), payload)
 
 
 def _progress_bar(extract: Extract, enabled: bool):

@@ -6,14 +6,14 @@ atomically (`os.replace`), so a reader sees the old directory or the new one, ne
 
 Text is folded by the index analyser (simple words, lowercase, ASCII folding) exactly as
 `text.words` folds query words. Each document stores the person's JSON so that a result page
-is served from the index alone.
+is served from the index alone (`payload` format).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
+import operator
 import os
 import shutil
 from collections.abc import Iterator
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import tantivy
 
+from .payload import P, S, PersonRecord, encode
 from .text import MAX_WORD
 
 ANALYZER = "fr_folded"
@@ -61,45 +62,39 @@ def open_index(path: Path) -> tantivy.Index:
     return index
 
 
-def dumps(data: dict) -> str:
-    """The stored JSON form of a person (compact; the same text goes to the database)."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+_ORG = operator.itemgetter(S["raison_sociale"], S["enseigne"])
+_PLACE = operator.itemgetter(S["city"], S["cedex"], S["postal_code"], S["dept_code"], S["dept"])
+_NAMES = operator.itemgetter(P["national_id"], P["last_name"], P["first_name"], P["prof"],
+                             P["prof_code"])
 
 
-def document(data: dict, cpts: list[str] | tuple[str, ...] = (),
+def document(record: PersonRecord, cpts: list[str] | tuple[str, ...] = (),
              payload: str | None = None) -> tantivy.Document:
     """The index document of one person (CPTS names come from the service's own table).
 
-    `payload` is `dumps(data)` when the caller already has it.
+    `payload` is `encode(record)` when the caller already has it (and `cpts` is empty).
     """
+    nid, last, first, prof, prof_code = _NAMES(record.person)
     doc = tantivy.Document()
-    doc.add_text("nid", data["national_id"])
-    doc.add_text("last", data.get("last_name", ""))
-    doc.add_text("first", data.get("first_name", ""))
-    doc.add_text("prof", f"{data.get('profession', '')} {data.get('profession_code', '')}")
-    specialties = data.get("specialties")
-    if specialties:
-        doc.add_text("spec", " ".join(f"{s.get('label', '')} {s.get('code', '')}"
-                                      for s in specialties))
-    sites = data.get("sites")
+    doc.add_text("nid", nid)
+    doc.add_text("last", last)
+    doc.add_text("first", first)
+    doc.add_text("prof", f"{prof} {prof_code}")
+    if record.specialties:
+        doc.add_text("spec", " ".join(f"{s[1]} {s[0]}" for s in record.specialties))
+    sites = record.sites
     if sites:
-        orgs: set[str] = set()
-        places: set[str] = set()
-        for site in sites:
-            orgs.add(site.get("raison_sociale", ""))
-            orgs.add(site.get("enseigne", ""))
-            places.add(site.get("city", ""))
-            places.add(site.get("cedex", ""))
-            places.add(site.get("postal_code", ""))
-            places.add(site.get("department_code", ""))
-            places.add(site.get("department", ""))
-        doc.add_text("org", " ".join(orgs))
-        doc.add_text("place", " ".join(places))
+        if len(sites) == 1:
+            doc.add_text("org", " ".join(_ORG(sites[0])))
+            doc.add_text("place", " ".join(_PLACE(sites[0])))
+        else:
+            doc.add_text("org", " ".join({x for s in sites for x in _ORG(s)}))
+            doc.add_text("place", " ".join({x for s in sites for x in _PLACE(s)}))
     if cpts:
         doc.add_text("cpts", " ".join(cpts))
-        payload = dumps({**data, "cpts": list(cpts)})
+        payload = encode(record, cpts)
     elif payload is None:
-        payload = dumps(data)
+        payload = encode(record)
     doc.add_bytes("doc", payload.encode())
     return doc
 
@@ -112,9 +107,9 @@ class IndexBuilder:
         self.index = open_index(path)
         self.writer = self.index.writer(heap_size=heap, num_threads=threads)
 
-    def add(self, data: dict, cpts: list[str] | tuple[str, ...] = (),
+    def add(self, record: PersonRecord, cpts: list[str] | tuple[str, ...] = (),
             payload: str | None = None) -> None:
-        self.writer.add_document(document(data, cpts, payload))
+        self.writer.add_document(document(record, cpts, payload))
 
     def delete(self, national_id: str) -> None:
         self.writer.delete_documents_by_term("nid", national_id)

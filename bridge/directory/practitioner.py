@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from .payload import ID_TYPES, PERSON_FIELDS, SITE_FIELDS, decode
 
 MAX_RESULTS = 100  # a search never pages beyond this many results
 
@@ -45,7 +47,18 @@ class Site:
         return self.enseigne or self.raison_sociale
 
 
-_SITE_NAMES = {f.name for f in fields(Site)}
+_SITE_RENAMED = {"compl_dest": "recipient", "compl_geo": "complement",
+                 "dept_code": "department_code", "dept": "department"}
+
+
+def _site(values: tuple[str, ...]) -> Site:
+    raw = dict(zip(SITE_FIELDS, values))
+    street = " ".join(x for x in (raw.pop("num_voie") + raw.pop("indice_voie"),
+                                  raw.pop("type_voie"), raw.pop("voie")) if x)
+    kwargs = {_SITE_RENAMED.get(k, k): v.strip() for k, v in raw.items()}
+    if not kwargs["city"] and kwargs["cedex"]:
+        kwargs["city"] = kwargs["cedex"].lstrip("0123456789 ")
+    return Site(address=street, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -89,25 +102,23 @@ class Practitioner:
         return " ".join(x for x in (title, self.first_name, self.last_name) if x)
 
     @classmethod
-    def from_data(cls, data: dict[str, Any], *, cpts: tuple[str, ...] | None = None,
-                  retired: bool = False) -> "Practitioner":
-        """Build from the stored JSON form (the importer's `PersonRecord.data`)."""
+    def from_payload(cls, payload: str, *, cpts: tuple[str, ...] | None = None,
+                     retired: bool = False) -> "Practitioner":
+        """Build from the stored form (`payload.encode`); `cpts` overrides the stored names."""
+        record, stored_cpts = decode(payload)
+        p = dict(zip(PERSON_FIELDS, record.person))
         return cls(
-            national_id=data["national_id"],
-            id_type=data.get("id_type", ""),
-            identifier=data.get("identifier", ""),
-            civilite=data.get("civilite", ""),
-            civilite_code=data.get("civilite_code", ""),
-            civilite_exercice=data.get("civilite_exercice", ""),
-            civilite_exercice_code=data.get("civilite_exercice_code", ""),
-            first_name=data.get("first_name", ""),
-            last_name=data.get("last_name", ""),
-            profession=data.get("profession", ""),
-            profession_code=data.get("profession_code", ""),
-            specialties=tuple(Specialty(**s) for s in data.get("specialties", ())),
-            sites=tuple(Site(**{k: v for k, v in s.items() if k in _SITE_NAMES})
-                        for s in data.get("sites", ())),
-            cpts=tuple(data.get("cpts", ())) if cpts is None else cpts,
+            national_id=p["national_id"],
+            id_type=ID_TYPES.get(p["id_type"], p["id_type"]),
+            identifier=p["identifier"].strip(),
+            civilite=p["civ"], civilite_code=p["civ_code"],
+            civilite_exercice=p["civ_ex"], civilite_exercice_code=p["civ_ex_code"],
+            first_name=p["first_name"].strip(), last_name=p["last_name"].strip(),
+            profession=p["prof"], profession_code=p["prof_code"],
+            specialties=tuple(Specialty(code=s[0], label=s[1], kind=s[2])
+                              for s in record.specialties),
+            sites=tuple(_site(s) for s in record.sites),
+            cpts=tuple(stored_cpts) if cpts is None else cpts,
             retired=retired,
         )
 

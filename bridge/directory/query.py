@@ -9,7 +9,6 @@ frequencies. Only when that finds nothing do we retry with edit-distance (typo) 
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -202,4 +201,4 @@ class IndexReader:
 
 def _practitioner(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> Practitioner:
     stored = searcher.doc(address).get_first("doc")
-    return Practitioner.from_data(json.loads(stored))
+    return Practitioner.from_payload(stored.decode())

@@ -8,7 +8,6 @@ CPTS updates go through here too, so that the reader notices them at once in thi
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 from bridge.config import Settings
@@ -69,8 +68,8 @@ class DirectoryService:
         for nid in national_ids:
             if nid in rows:
                 payload, retired = rows[nid]
-                out.append(Practitioner.from_data(json.loads(payload), cpts=tuple(cpts.get(nid, ())),
-                                                  retired=retired))
+                out.append(Practitioner.from_payload(payload, cpts=tuple(cpts.get(nid, ())),
+                                                     retired=retired))
         return out
 
     async def count(self) -> int:

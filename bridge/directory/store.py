@@ -7,13 +7,12 @@ ORM objects for 1.2 million people would cost more than the whole import budget.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
-
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bridge.storage.database import Database
 
+from .payload import P, PersonRecord
 from .models import CptsMembership, DirectoryImport, DirectoryPerson, DirectoryState
 
 PEOPLE_COLUMNS = ("generation", "national_id", "last_name", "first_name", "profession_code",
@@ -164,8 +163,8 @@ class DirectoryStore:
                                .values(status="failed", finished_at=datetime.now(timezone.utc)))
 
 
-def row(generation: int, data: dict[str, Any], payload: str, content_hash: int) -> tuple:
+def row(generation: int, record: PersonRecord, payload: str, content_hash: int) -> tuple:
     """One `directory_people` row in `PEOPLE_COLUMNS` order."""
-    return (generation, data["national_id"], data.get("last_name", "")[:255],
-            data.get("first_name", "")[:255], data.get("profession_code", "")[:8], payload,
-            content_hash, False)
+    person = record.person
+    return (generation, record.national_id, person[P["last_name"]][:255],
+            person[P["first_name"]][:255], person[P["prof_code"]][:8], payload, content_hash, False)
