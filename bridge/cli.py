@@ -36,6 +36,15 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run_stack(settings, first_run=args.first_run))
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Production: the service and the bot only; Synapse runs elsewhere (docker-compose)."""
+    from bridge.logs import configure_logging
+    from bridge.stack import run_stack
+
+    configure_logging(settings.logs_dir, settings.logging.level)
+    return asyncio.run(run_stack(settings, first_run=args.first_run, with_synapse=False))
+
+
 def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
     """Development helper: a Matrix account without going through the signup page."""
     import aiohttp
@@ -66,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True)
     up = verbs.add_parser("up", help="start Synapse, the service and the bot (Ctrl-C stops)")
     up.set_defaults(func=cmd_up)
+    serve = verbs.add_parser("serve", help="start the service and the bot only (Synapse elsewhere)")
+    serve.set_defaults(func=cmd_serve)
     init = verbs.add_parser("init", help="write configuration, secrets and Synapse config")
     init.set_defaults(func=cmd_init)
     account = verbs.add_parser("account", help="development accounts").add_subparsers(

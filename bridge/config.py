@@ -31,16 +31,22 @@ class SynapseSettings:
     port: int = 8008
     public_url: str = ""
     database_url: str = ""
+    internal_url: str = ""
+    redis_url: str = ""
+    workers: int = 0
+    replication_port: int = 9093
     relaxed_rate_limits: bool = False
     retention_days: int = 183
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """How the service reaches Synapse."""
+        return self.internal_url or f"http://{_reachable(self.host)}:{self.port}"
 
     @property
     def client_url(self) -> str:
-        return self.public_url or self.url
+        """The address Matrix clients (Element) use."""
+        return self.public_url or f"http://{_reachable(self.host)}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -48,10 +54,21 @@ class ServiceSettings:
     host: str = "127.0.0.1"
     port: int = 8009
     public_url: str = ""
+    internal_url: str = ""
 
     @property
     def url(self) -> str:
-        return self.public_url or f"http://{self.host}:{self.port}"
+        """How browsers and integrators reach the service."""
+        return self.public_url or f"http://{_reachable(self.host)}:{self.port}"
+
+    @property
+    def internal(self) -> str:
+        """How Synapse reaches the service."""
+        return self.internal_url or f"http://{_reachable(self.host)}:{self.port}"
+
+
+def _reachable(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,13 @@ def _postgres_args(url: str) -> dict | None:
     }
 
 
+def _redis_args(url: str) -> dict | None:
+    if not url:
+        return None
+    parsed = urllib.parse.urlparse(url)
+    return {"host": parsed.hostname or "127.0.0.1", "port": parsed.port or 6379}
+
+
 def template_context(settings: Settings) -> dict:
     """Everything the templates may use; derived from settings, nothing hand-kept."""
     server = re.escape(settings.server_name)
@@ -51,16 +58,17 @@ def template_context(settings: Settings) -> dict:
         "host": settings.synapse.host,
         "port": settings.synapse.port,
         "x_forwarded": bool(settings.synapse.public_url),
-        "replication_port": None,
+        "replication_port": settings.synapse.replication_port if settings.synapse.workers else None,
+        "workers": [f"worker{i + 1}" for i in range(settings.synapse.workers)],
         "synapse_dir": str(settings.synapse_dir),
         "logs_dir": str(settings.logs_dir),
         "level": settings.logging.level,
         "postgres": _postgres_args(settings.synapse.database_url),
-        "redis": None,
+        "redis": _redis_args(settings.synapse.redis_url),
         "secrets": settings.secrets,
         "retention_days": settings.synapse.retention_days,
         "registration_path": str(registration_path(settings)),
-        "service_url": f"http://{settings.service.host}:{settings.service.port}",
+        "service_url": settings.service.internal,
         "bot_user_id": settings.bot_user_id,
         "sender_localpart": settings.appservice.sender_localpart,
         "sender_user_id": settings.appservice_sender_id,
@@ -89,6 +97,10 @@ def render_synapse_config(settings: Settings) -> Path:
         "log.yaml.j2": settings.synapse_dir / "log.yaml",
         "appservice-registration.yaml.j2": registration_path(settings),
     }
+    for name in context["workers"]:
+        outputs["worker.yaml.j2"] = settings.synapse_dir / f"{name}.yaml"
+        _write_private(outputs.pop("worker.yaml.j2"),
+                       env.get_template("worker.yaml.j2").render(worker_name=name, **context))
     for template, target in outputs.items():
         _write_private(target, env.get_template(template).render(**context))
     _ensure_signing_key(settings.synapse_dir / "signing.key")

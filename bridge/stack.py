@@ -1,4 +1,5 @@
-"""`confrere up`: Synapse as a child process, then the service and the bot, until Ctrl-C."""
+"""Running the product: `confrere up` (Synapse as a child process, then the service and the bot)
+and `confrere serve` (the service and the bot only, next to a Synapse run elsewhere)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import logging
 import signal
 import time
 from pathlib import Path
+from typing import Awaitable, Callable
 
 from bridge.config import Settings
 from bridge.homeserver import render_synapse_config
 from bridge.service import ConfrereService
-from bridge.supervisor import SynapseProcess
+from bridge.supervisor import SynapseProcess, wait_until_ready
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +40,10 @@ def endpoints(settings: Settings, service: ConfrereService) -> dict:
 
 
 def summary(info: dict, elapsed: float, first_run: bool) -> str:
-    lines = [
+    run = "premier démarrage" if first_run else "données réutilisées"
+    return "\n".join([
         "",
-        f"Confrère est prêt en {elapsed:.1f} s ({'premier démarrage' if first_run else 'données réutilisées'}).",
+        f"Confrère est prêt en {elapsed:.1f} s ({run}).",
         f"  Serveur Matrix (Element ou tout client) : {info['homeserver_url']}",
         f"  Pages web du service                    : {info['web_url']}",
         f"  Robot à contacter en message direct     : {info['bot_user_id']}",
@@ -51,48 +54,45 @@ def summary(info: dict, elapsed: float, first_run: bool) -> str:
         f"  Les mêmes informations en JSON          : {Path(info['data_dir']) / ENDPOINTS_FILE}",
         "Ctrl-C pour tout arrêter proprement.",
         "",
-    ]
-    return "\n".join(lines)
+    ])
 
 
-async def run_stack(settings: Settings, first_run: bool, stop_event: asyncio.Event | None = None) -> int:
+async def run_stack(settings: Settings, first_run: bool, *, with_synapse: bool = True) -> int:
+    """Start everything, print where to connect, run until Ctrl-C/SIGTERM, stop cleanly."""
     started = time.monotonic()
-    stop_event = stop_event or asyncio.Event()
+    stop_event = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop_event.set)
-    config_path = render_synapse_config(settings)
-    synapse = SynapseProcess(config_path, settings.synapse.url,
-                             settings.logs_dir / "synapse.stdout.log")
+    synapse = SynapseProcess(render_synapse_config(settings), settings.synapse.url,
+                             settings.logs_dir / "synapse.stdout.log") if with_synapse else None
     service = ConfrereService(settings)
     endpoints_path = settings.data_dir / ENDPOINTS_FILE
 
     async def start_all() -> None:
         print("Démarrage du service Confrère…", flush=True)
         await service.start_http()
-        print("Démarrage de Synapse…", flush=True)
-        await synapse.start()
+        if synapse is not None:
+            print("Démarrage de Synapse…", flush=True)
+            await synapse.start()
+        else:
+            print(f"Attente de Synapse sur {settings.synapse.url}…", flush=True)
+            await wait_until_ready(f"{settings.synapse.url}/_matrix/client/versions", 600)
         print("Démarrage du robot…", flush=True)
         await service.start_matrix()
 
     try:
-        starting = asyncio.create_task(start_all())
-        stopping = asyncio.create_task(stop_event.wait())
-        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if not starting.done():  # Ctrl-C during start-up: stop what has started
-            starting.cancel()
-            await asyncio.gather(starting, return_exceptions=True)
+        if not await _until_stopped(start_all(), stop_event):
             return 130
-        stopping.cancel()
-        starting.result()
         info = endpoints(settings, service)
         endpoints_path.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
         print(summary(info, time.monotonic() - started, first_run), flush=True)
-        watcher = asyncio.create_task(_watch_synapse(synapse, stop_event))
+        watcher = asyncio.create_task(_watch(synapse, stop_event)) if synapse else None
         await stop_event.wait()
-        watcher.cancel()
+        if watcher is not None:
+            watcher.cancel()
         print("Arrêt en cours…", flush=True)
-        return 0 if synapse.process is not None else 1
+        return 0 if synapse is None or synapse.process is not None else 1
     except Exception as exc:  # noqa: BLE001 - report clearly, then stop what started
         log.exception("start-up failed")
         print(f"Échec du démarrage : {exc}\nVoir les journaux dans {settings.logs_dir}", flush=True)
@@ -100,11 +100,26 @@ async def run_stack(settings: Settings, first_run: bool, stop_event: asyncio.Eve
     finally:
         endpoints_path.unlink(missing_ok=True)
         await service.stop()
-        await synapse.stop()
+        if synapse is not None:
+            await synapse.stop()
         print("Confrère est arrêté.", flush=True)
 
 
-async def _watch_synapse(synapse: SynapseProcess, stop_event: asyncio.Event) -> None:
+async def _until_stopped(work: Awaitable[None], stop_event: asyncio.Event) -> bool:
+    """Run `work` unless a stop is asked first (Ctrl-C during start-up); True if it finished."""
+    working = asyncio.ensure_future(work)
+    stopping = asyncio.create_task(stop_event.wait())
+    await asyncio.wait({working, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not working.done():
+        working.cancel()
+        await asyncio.gather(working, return_exceptions=True)
+        return False
+    stopping.cancel()
+    working.result()
+    return True
+
+
+async def _watch(synapse: SynapseProcess, stop_event: asyncio.Event) -> None:
     """If Synapse dies, stop everything rather than run half a product."""
     process = synapse.process
     if process is None:

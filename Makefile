@@ -1,0 +1,35 @@
+# Two commands for a newcomer: `make run` (start the whole product) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+DATA   ?= var
+BIN    := $(VENV)/bin
+
+.PHONY: install run test test-fast bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## Start Synapse, the Confrère service and the bot on embedded defaults (Ctrl-C stops).
+run: install
+	$(BIN)/confrere --data $(DATA) up
+
+## The whole test suite: unit, storage and end-to-end (real Synapse, SQLite and PostgreSQL).
+test: install
+	$(BIN)/python -m pytest
+
+## Unit tests only (no Synapse).
+test-fast: install
+	$(BIN)/python -m pytest -m "not e2e"
+
+## Benchmarks (not part of the tests): start-up time and bot round trip.
+bench: install
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/roundtrip.py
+
+clean:
+	rm -rf $(VENV) *.egg-info
