@@ -1,0 +1,1 @@
+"""Practitioner accounts: the profile Confrère keeps next to the Matrix account."""
