@@ -25,7 +25,9 @@ from .payload import P, S, PersonRecord, encode
 from .text import MAX_WORD
 
 ANALYZER = "fr_folded"
-TEXT_FIELDS = ("last", "first", "prof", "spec", "org", "place", "cpts")
+# `all` holds every searchable word and is what a query word must match (one posting list
+# per word keeps multi-word queries fast); the others serve ranking (names) and filters.
+TEXT_FIELDS = ("all", "last", "first", "prof", "spec", "place")
 POINTER = "CURRENT"
 WRITER_HEAP = 256_000_000
 
@@ -79,22 +81,29 @@ def document(record: PersonRecord, cpts: list[str] | tuple[str, ...] = (),
     doc.add_text("nid", nid)
     doc.add_text("last", last)
     doc.add_text("first", first)
-    doc.add_text("prof", f"{prof} {prof_code}")
+    profession = f"{prof} {prof_code}"
+    doc.add_text("prof", profession)
+    everything = [last, first, profession]
     if record.specialties:
-        doc.add_text("spec", " ".join(f"{s[1]} {s[0]}" for s in record.specialties))
+        specialties = " ".join(f"{s[1]} {s[0]}" for s in record.specialties)
+        doc.add_text("spec", specialties)
+        everything.append(specialties)
     sites = record.sites
     if sites:
         if len(sites) == 1:
-            doc.add_text("org", " ".join(_ORG(sites[0])))
-            doc.add_text("place", " ".join(_PLACE(sites[0])))
+            orgs = " ".join(_ORG(sites[0]))
+            places = " ".join(_PLACE(sites[0]))
         else:
-            doc.add_text("org", " ".join({x for s in sites for x in _ORG(s)}))
-            doc.add_text("place", " ".join({x for s in sites for x in _PLACE(s)}))
+            orgs = " ".join({x for s in sites for x in _ORG(s)})
+            places = " ".join({x for s in sites for x in _PLACE(s)})
+        doc.add_text("place", places)
+        everything += (orgs, places)
     if cpts:
-        doc.add_text("cpts", " ".join(cpts))
+        everything.append(" ".join(cpts))
         payload = encode(record, cpts)
     elif payload is None:
         payload = encode(record)
+    doc.add_text("all", " ".join(everything))
     doc.add_bytes("doc", payload.encode())
     return doc
 

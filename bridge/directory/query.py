@@ -2,9 +2,8 @@
 
 Text never reaches tantivy's query parser: it is cut into folded words here, so quotes,
 operators, emoji or 10,000 characters can only produce words or nothing. Every word must match
-some field (exact or as a prefix of an indexed word); scores are constant per field so that an
-exact last-name match outranks a first-name match, which outranks a prefix, whatever the word
-frequencies. Only when that finds nothing do we retry with edit-distance (typo) matching.
+somewhere (exactly, as a prefix of an indexed word, or through a profession synonym); scores
+are constants, not frequencies, so that exact last-name matches come first. Only when that finds nothing do we retry with edit-distance (typo) matching.
 """
 
 from __future__ import annotations
@@ -27,11 +26,11 @@ MAX_WORDS = 12
 STOP_WORDS = frozenset({"dr", "docteur", "pr", "professeur", "de", "du", "des", "la", "le", "les",
                         "d", "l", "et", "en", "a", "au", "aux", "m", "mme", "madame", "monsieur",
                         "mr", "chez", "sur", "pour"})
-# (field, score of an exact word, score of a prefix, typo score)
-FIELD_SCORES = (("last", 10.0, 5.0, 2.0), ("first", 6.0, 3.0, 1.5), ("prof", 4.0, 1.0, 0.5),
-                ("spec", 4.0, 1.0, 0.5), ("org", 2.5, 1.0, 0.5), ("place", 3.0, 1.0, 0.5),
-                ("cpts", 3.0, 1.0, 0.5))
-SYNONYM_SCORE = 4.0
+# A word scores by its best way of matching anything (`all`): exact 3, synonym 3, prefix 1,
+# typo 0.5; plus a bonus when it is the person's name, so that an exact last-name match
+# outranks a first-name match, which outranks a name prefix, whatever the word frequencies.
+EXACT, SYNONYM, PREFIX, TYPO = 3.0, 3.0, 1.0, 0.5
+NAME_BONUS = (("last", 8.0, 3.0, 1.0), ("first", 4.0, 1.5, 0.5))  # exact, prefix, typo
 MIN_PREFIX = 3
 MIN_FUZZY = 4
 _DEPARTMENT = re.compile(r"^(\d{2,3}|2a|2b)$")
@@ -61,23 +60,43 @@ def _all_of(field: str, terms: tuple[str, ...]) -> Query:
     return Query.boolean_query([(Occur.Must, _term(field, t)) for t in terms])
 
 
+def _prefix(field: str, word: str) -> Query:
+    return Query.fuzzy_term_query(SCHEMA, field, word, 0, True, True)
+
+
+def _typo(field: str, word: str, distance: int) -> Query:
+    return Query.fuzzy_term_query(SCHEMA, field, word, distance, True, False)
+
+
+def _distance(word: str, fuzzy: bool) -> int:
+    if not fuzzy or len(word) < MIN_FUZZY or word.isdigit():
+        return 0
+    return 1 if len(word) < 8 else 2
+
+
 def _word_clause(word: str, fuzzy: bool) -> Query:
-    """Any field matching `word`: exact, prefix, synonyms, and typos when `fuzzy`."""
-    alternatives: list[Query] = []
-    prefix = len(word) >= MIN_PREFIX
-    distance = 0
-    if fuzzy and len(word) >= MIN_FUZZY and not word.isdigit():
-        distance = 1 if len(word) < 8 else 2
-    for field, exact_score, prefix_score, fuzzy_score in FIELD_SCORES:
-        alternatives.append(Query.const_score_query(_term(field, word), exact_score))
-        if prefix:
-            alternatives.append(Query.const_score_query(
-                Query.fuzzy_term_query(SCHEMA, field, word, 0, True, True), prefix_score))
-        if distance:
-            alternatives.append(Query.const_score_query(
-                Query.fuzzy_term_query(SCHEMA, field, word, distance, True, False), fuzzy_score))
+    """Documents where `word` appears: exact, prefix, synonyms, and typos when `fuzzy`."""
+    alternatives = [Query.const_score_query(_term("all", word), EXACT)]
+    if len(word) >= MIN_PREFIX:
+        alternatives.append(Query.const_score_query(_prefix("all", word), PREFIX))
+    distance = _distance(word, fuzzy)
+    if distance:
+        alternatives.append(Query.const_score_query(_typo("all", word, distance), TYPO))
     for field, terms in expansions(word):
-        alternatives.append(Query.const_score_query(_all_of(field, terms), SYNONYM_SCORE))
+        alternatives.append(Query.const_score_query(_all_of(field, terms), SYNONYM))
+    return Query.disjunction_max_query(alternatives)
+
+
+def _name_bonus(word: str, fuzzy: bool) -> Query:
+    """Extra score when `word` is (the start of) the last or first name; never filters."""
+    alternatives = []
+    distance = _distance(word, fuzzy)
+    for field, exact, prefix, typo in NAME_BONUS:
+        alternatives.append(Query.const_score_query(_term(field, word), exact))
+        if len(word) >= MIN_PREFIX:
+            alternatives.append(Query.const_score_query(_prefix(field, word), prefix))
+        if distance:
+            alternatives.append(Query.const_score_query(_typo(field, word, distance), typo))
     return Query.disjunction_max_query(alternatives)
 
 
@@ -89,7 +108,7 @@ def _field_filter(value: str, fields: tuple[str, ...]) -> Query | None:
         for field in fields:
             alternatives.append(_term(field, word))
             if len(word) >= 5 and not word.isdigit():
-                alternatives.append(Query.fuzzy_term_query(SCHEMA, field, word, 0, True, True))
+                alternatives.append(_prefix(field, word))
         alternatives += [_all_of(f, t) for f, t in expansions(word) if f in fields or "spec" in fields]
         clauses.append((Occur.Must, Query.boolean_query([(Occur.Should, q) for q in alternatives])))
     return Query.boolean_query(clauses) if clauses else None
@@ -104,8 +123,10 @@ def _place_filter(value: str) -> Query | None:
 
 def build_query(text: str, filters: Filters, *, fuzzy: bool) -> Query | None:
     """The whole query, or None when there is nothing to look for."""
-    clauses: list[tuple[Occur, Query]] = [
-        (Occur.Must, _word_clause(w, fuzzy)) for w in query_words(text)]
+    clauses: list[tuple[Occur, Query]] = []
+    for word in query_words(text):
+        clauses.append((Occur.Must, _word_clause(word, fuzzy)))
+        clauses.append((Occur.Should, _name_bonus(word, fuzzy)))
     wanted = [
         _field_filter(filters.profession, ("prof", "spec")) if filters.profession else None,
         _field_filter(filters.specialty, ("spec",)) if filters.specialty else None,
