@@ -23,6 +23,7 @@ from .index import IndexBuilder, IndexGenerations
 from .models import CptsMembership
 from .payload import clean_cpts, decode
 from .store import DirectoryStore
+from .text import normalise_id
 
 MAX_NAME = 255
 
@@ -54,11 +55,6 @@ class CptsReport:
         return "\n".join(lines)
 
 
-def national_id(value: str) -> str:
-    value = "".join(value.split())
-    return "8" + value if len(value) == 11 and value.isdigit() else value
-
-
 def parse_cpts(content: str) -> tuple[dict[str, list[str]], list[BadRow]]:
     """`{cpts name: [national ids]}` and the lines that could not be used."""
     content = content.lstrip("\ufeff")
@@ -81,7 +77,7 @@ def parse_cpts(content: str) -> tuple[dict[str, list[str]], list[BadRow]]:
                 continue  # header
             bad.append(BadRow(line_no, "identifiant invalide / invalid identifier"))
             continue
-        ident = national_id(ident)
+        ident = normalise_id(ident)
         if len(name) > MAX_NAME or len(ident) > 32:
             bad.append(BadRow(line_no, "valeur trop longue / value too long"))
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ STOP_WORDS = frozenset({"dr", "docteur", "pr", "professeur", "de", "du", "des", 
 # outranks a first-name match, which outranks a name prefix, whatever the word frequencies.
 EXACT, SYNONYM, PREFIX, TYPO = 3.0, 3.0, 1.0, 0.5
 NAME_BONUS = (("last", 8.0, 3.0, 1.0), ("first", 4.0, 1.5, 0.5))  # exact, prefix, typo
+COMMON_SHARE, COMMON_MIN = 0.01, 1000  # a word in more documents than this is "common"
 MIN_PREFIX = 3
 MIN_FUZZY = 4
 _DEPARTMENT = re.compile(r"^(\d{2,3}|2a|2b)$")
@@ -74,10 +76,14 @@ def _distance(word: str, fuzzy: bool) -> int:
     return 1 if len(word) < 8 else 2
 
 
-def _word_clause(word: str, fuzzy: bool) -> Query:
-    """Documents where `word` appears: exact, prefix, synonyms, and typos when `fuzzy`."""
+def _word_clause(word: str, fuzzy: bool, common: bool = False) -> Query:
+    """Documents where `word` appears: exact, prefix, synonyms, and typos when `fuzzy`.
+
+    A `common` word (found as such in many documents: "infirmier", "paris") is taken as
+    itself only: as a prefix it would add little and cost a lot in every intersection.
+    """
     alternatives = [Query.const_score_query(_term("all", word), EXACT)]
-    if len(word) >= MIN_PREFIX:
+    if len(word) >= MIN_PREFIX and not common:
         alternatives.append(Query.const_score_query(_prefix("all", word), PREFIX))
     distance = _distance(word, fuzzy)
     if distance:
@@ -121,11 +127,16 @@ def _place_filter(value: str) -> Query | None:
     return Query.boolean_query([(Occur.Must, _term("place", w)) for w in place_words])
 
 
-def build_query(text: str, filters: Filters, *, fuzzy: bool) -> Query | None:
-    """The whole query, or None when there is nothing to look for."""
+def build_query(text: str, filters: Filters, *, fuzzy: bool,
+                common: Callable[[str], bool] = lambda _word: False) -> Query | None:
+    """The whole query, or None when there is nothing to look for.
+
+    `common(word)` tells whether a word is frequent enough to be matched exactly only.
+    """
     clauses: list[tuple[Occur, Query]] = []
-    for word in query_words(text):
-        clauses.append((Occur.Must, _word_clause(word, fuzzy)))
+    found = query_words(text)
+    for word in found:
+        clauses.append((Occur.Must, _word_clause(word, fuzzy, len(found) > 1 and common(word))))
         clauses.append((Occur.Should, _name_bonus(word, fuzzy)))
     wanted = [
         _field_filter(filters.profession, ("prof", "spec")) if filters.profession else None,
@@ -195,9 +206,13 @@ class IndexReader:
         offset = (page - 1) * page_size
         limit = min(page_size, MAX_RESULTS - offset)
         typo_words = [w for w in query_words(text) if len(w) >= MIN_FUZZY and not w.isdigit()]
+        threshold = max(COMMON_MIN, searcher.num_docs * COMMON_SHARE)
+
+        def common(word: str) -> bool:
+            return searcher.doc_freq("all", word) >= threshold
         fuzzy = False
         for fuzzy in (False, True):
-            query = build_query(text, filters, fuzzy=fuzzy)
+            query = build_query(text, filters, fuzzy=fuzzy, common=common)
             if query is None:
                 return empty
             result = searcher.search(query, limit=max(limit, 1), count=True,

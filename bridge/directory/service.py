@@ -20,6 +20,7 @@ from .index import IndexGenerations
 from .practitioner import Practitioner, SearchPage
 from .query import Filters, IndexReader
 from .store import DirectoryStore
+from .text import normalise_id
 
 
 class UnknownPractitioner(LookupError):
@@ -56,8 +57,7 @@ class DirectoryService:
 
     async def get(self, national_id: str) -> Practitioner | None:
         """The entry with its sites and CPTS, or None; `retired` is set if it left the extract."""
-        national_id = (national_id or "").strip()
-        found = await self.get_many([national_id])
+        found = await self.get_many([normalise_id(national_id)])
         return found[0] if found else None
 
     async def get_many(self, national_ids: list[str]) -> list[Practitioner]:
@@ -79,12 +79,13 @@ class DirectoryService:
     # -- favourites ---------------------------------------------------------------------
     async def add_favourite(self, user_id: str, national_id: str) -> bool:
         """Raises UnknownPractitioner if not in the directory; False if already a favourite."""
+        national_id = normalise_id(national_id)
         if not await self.store.people([national_id]):
             raise UnknownPractitioner(national_id)
         return await add_favourite(self.database, user_id, national_id)
 
     async def remove_favourite(self, user_id: str, national_id: str) -> bool:
-        return await remove_favourite(self.database, user_id, national_id)
+        return await remove_favourite(self.database, user_id, normalise_id(national_id))
 
     async def favourite_ids(self, user_id: str) -> list[str]:
         return await list_favourites(self.database, user_id)

@@ -31,28 +31,28 @@ class DirectoryStore:
             return await session.scalar(select(DirectoryState.generation).where(DirectoryState.id == 1))
 
     async def people(self, national_ids: list[str]) -> dict[str, tuple[str, bool]]:
-        """`{national_id: (data JSON, retired)}` in the current generation."""
-        if not national_ids:
-            return {}
+        """`{national_id: (payload, retired)}` in the current generation."""
         current = select(DirectoryState.generation).where(DirectoryState.id == 1).scalar_subquery()
-        query = select(DirectoryPerson.national_id, DirectoryPerson.data, DirectoryPerson.retired
-                       ).where(DirectoryPerson.generation == current,
-                               DirectoryPerson.national_id.in_(national_ids))
+        out: dict[str, tuple[str, bool]] = {}
         async with self.db.session() as session:
-            rows = (await session.execute(query)).all()
-        return {nid: (data, bool(retired)) for nid, data, retired in rows}
+            for chunk in _chunks(national_ids):
+                query = select(DirectoryPerson.national_id, DirectoryPerson.data,
+                               DirectoryPerson.retired).where(
+                    DirectoryPerson.generation == current, DirectoryPerson.national_id.in_(chunk))
+                for nid, data, retired in (await session.execute(query)).all():
+                    out[nid] = (data, bool(retired))
+        return out
 
     async def cpts_map(self, national_ids: list[str] | None = None) -> dict[str, list[str]]:
         """CPTS names per national identifier (all of them, or of the given people)."""
         query = select(CptsMembership.national_id, CptsMembership.cpts).order_by(CptsMembership.cpts)
-        if national_ids is not None:
-            if not national_ids:
-                return {}
-            query = query.where(CptsMembership.national_id.in_(national_ids))
+        queries = ([query] if national_ids is None else
+                   [query.where(CptsMembership.national_id.in_(c)) for c in _chunks(national_ids)])
         out: dict[str, list[str]] = {}
         async with self.db.session() as session:
-            for nid, name in (await session.execute(query)).all():
-                out.setdefault(nid, []).append(name)
+            for part in queries:
+                for nid, name in (await session.execute(part)).all():
+                    out.setdefault(nid, []).append(name)
         return out
 
     async def last_import(self) -> DirectoryImport | None:
@@ -161,6 +161,12 @@ class DirectoryStore:
             await conn.execute(DirectoryImport.__table__.update()
                                .where(DirectoryImport.id == generation)
                                .values(status="failed", finished_at=datetime.now(timezone.utc)))
+
+
+def _chunks(items: list[str], size: int = 5000):
+    """Slices small enough for any driver's limit on bound parameters."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def row(generation: int, record: PersonRecord, payload: str, content_hash: int) -> tuple:

@@ -53,3 +53,9 @@ def luhn_complete(body: str) -> str:
         if luhn_valid(body + key):
             return body + key
     raise ValueError(body)  # unreachable for digit strings
+
+
+def normalise_id(value: str) -> str:
+    """A national id from what people paste: spaces dropped, a bare 11-digit RPPS gets its "8"."""
+    value = "".join((value or "").split())
+    return "8" + value if len(value) == 11 and value.isdigit() else value

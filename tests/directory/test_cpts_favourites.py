@@ -61,3 +61,9 @@ async def test_favourites(service):
     assert await service.remove_favourite(user, "810000179191")
     assert not await service.remove_favourite(user, "810000179191")
     assert await service.favourite_ids(user) == ["0096063792"]
+
+
+async def test_lookup_by_rpps_number_alone(service):
+    await service.import_extract(SAMPLE, progress=False)
+    assert (await service.get("100 0010 0007")).national_id == "810000100007"
+    assert await service.get("unknown") is None
