@@ -101,9 +101,25 @@ async def import_extract(database: Database, root: Path, path: Path, *,
         extract.close()
 
 
+async def reconcile(database: Database, generations: IndexGenerations) -> bool:
+    """Point the index at the database's generation if a crash fell between the two switches.
+
+    Returns True when the pointer had to be moved.
+    """
+    generation = await DirectoryStore(database).current_generation()
+    if generation is None:
+        return False
+    wanted = generations.path_for(generation)
+    if generations.current() == wanted or not (wanted / "meta.json").exists():
+        return False
+    generations.publish(generation)
+    return True
+
+
 async def _run(database: Database, generations: IndexGenerations, extract: Extract,
                show_progress: bool, started: float) -> ImportReport:
     store = DirectoryStore(database)
+    await reconcile(database, generations)
     cpts = await store.cpts_map()
     generation = await store.start_import(str(extract.path))
     builder = None

@@ -15,7 +15,7 @@ from bridge.storage.database import Database
 
 from .cpts import CptsReport, import_cpts
 from .favourites import add_favourite, list_favourites, remove_favourite
-from .importer import ImportReport, import_extract
+from .importer import ImportReport, import_extract, reconcile
 from .index import IndexGenerations
 from .practitioner import Practitioner, SearchPage
 from .query import Filters, IndexReader
@@ -95,6 +95,13 @@ class DirectoryService:
         return await self.get_many(await self.favourite_ids(user_id))
 
     # -- imports ------------------------------------------------------------------------
+    async def reconcile(self) -> bool:
+        """At start-up: repair the index pointer after a crash between the two switches."""
+        with self.generations.lock():
+            moved = await reconcile(self.database, self.generations)
+        self.reader.invalidate()
+        return moved
+
     async def import_extract(self, path: Path, progress: bool = True) -> ImportReport:
         try:
             return await import_extract(self.database, self.root, Path(path), progress=progress)

@@ -109,3 +109,15 @@ async def test_one_import_at_a_time(service):
     with service.generations.lock():
         with pytest.raises(DirectoryBusy):
             await service.import_extract(SAMPLE, progress=False)
+
+
+async def test_reconcile_after_crash_between_database_and_index_switch(service, tmp_path):
+    await service.import_extract(SAMPLE, progress=False)
+    old_pointer = service.generations.pointer.read_text()
+    second = write_extract(tmp_path / "v2.txt", [HEADER_LINE, person_line("810000100007", "SEUL", "Léa")])
+    await service.import_extract(second, progress=False)
+    service.generations.root.joinpath("index-1").mkdir(exist_ok=True)
+    service.generations.pointer.write_text(old_pointer)  # as if we died before the rename
+    assert await service.reconcile()
+    assert (await service.search("seul")).total == 1
+    assert not await service.reconcile()
