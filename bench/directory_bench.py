@@ -25,18 +25,49 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bridge.directory import synthetic  # noqa: E402
-from bridge.directory.extract import Extract  # noqa: E402
-from bridge.directory.payload import P, S  # noqa: E402
-from bridge.directory.query import query_words  # noqa: E402
-from bridge.directory.service import DirectoryService  # noqa: E402
-from bridge.storage.database import Database  # noqa: E402
+from bridge.directory import synthetic
+from bridge.directory.extract import Extract
+from bridge.directory.payload import P, S
+from bridge.directory.query import query_words
+from bridge.directory.service import DirectoryService
+from bridge.storage.database import Database
 
-NOUNS = ["cardiologue", "kiné", "infirmière", "pédiatre", "généraliste", "dentiste",
-         "psychiatre", "sage-femme", "pharmacien", "orthophoniste", "dermatologue", "ophtalmo",
-         "radiologue", "gynécologue", "médecin", "infirmier", "kinésithérapeute"]
-CITY_NAMES = ["lyon", "douai", "lille", "paris", "marseille", "nantes", "toulouse", "bordeaux",
-              "59500", "69003", "75015", "Saint-Étienne", "Ajaccio", "rennes", "nice"]
+NOUNS = [
+    "cardiologue",
+    "kiné",
+    "infirmière",
+    "pédiatre",
+    "généraliste",
+    "dentiste",
+    "psychiatre",
+    "sage-femme",
+    "pharmacien",
+    "orthophoniste",
+    "dermatologue",
+    "ophtalmo",
+    "radiologue",
+    "gynécologue",
+    "médecin",
+    "infirmier",
+    "kinésithérapeute",
+]
+CITY_NAMES = [
+    "lyon",
+    "douai",
+    "lille",
+    "paris",
+    "marseille",
+    "nantes",
+    "toulouse",
+    "bordeaux",
+    "59500",
+    "69003",
+    "75015",
+    "Saint-Étienne",
+    "Ajaccio",
+    "rennes",
+    "nice",
+]
 CPTS_NAMES = ["CPTS Grand Douai", "CPTS Lyon Centre", "CPTS Paris 15"]
 
 
@@ -60,13 +91,25 @@ def query_mix(seed: int, count: int = 1000) -> list[tuple[str, dict]]:
         elif kind < 16:
             word = name.replace(" ", "")
             pos = rng.randrange(1, len(word))
-            out.append((word[:pos] + word[pos + 1:] if rng.random() < 0.5
-                        else word[:pos] + rng.choice("aeiou") + word[pos:], {}))
+            out.append(
+                (
+                    word[:pos] + word[pos + 1 :]
+                    if rng.random() < 0.5
+                    else word[:pos] + rng.choice("aeiou") + word[pos:],
+                    {},
+                )
+            )
         elif kind == 16:
             out.append((rng.choice(CPTS_NAMES), {}))
         elif kind == 17:
-            out.append((rng.choice(["centre hospitalier", "chu", "msp", "clinique saint"])
-                        + " " + rng.choice(CITY_NAMES), {}))
+            out.append(
+                (
+                    rng.choice(["centre hospitalier", "chu", "msp", "clinique saint"])
+                    + " "
+                    + rng.choice(CITY_NAMES),
+                    {},
+                )
+            )
         elif kind == 18:
             out.append((name, {"city": rng.choice(CITY_NAMES)}))
         else:
@@ -81,6 +124,7 @@ def _import_child(db_url: str, root: str, extract: str, out: str) -> None:
         report = await DirectoryService(Path(root), db).import_extract(Path(extract), progress=True)
         await db.close()
         return report.to_json(listed=5)
+
     result = asyncio.run(run())
     result["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     Path(out).write_text(json.dumps(result))
@@ -88,9 +132,11 @@ def _import_child(db_url: str, root: str, extract: str, out: str) -> None:
 
 def percentiles(samples: list[float]) -> str:
     ordered = sorted(samples)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
-    return (f"p50 {pick(0.50):.2f} ms  p95 {pick(0.95):.2f} ms  p99 {pick(0.99):.2f} ms  "
-            f"mean {statistics.mean(ordered) * 1000:.2f} ms")
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+    return (
+        f"p50 {pick(0.50):.2f} ms  p95 {pick(0.95):.2f} ms  p99 {pick(0.99):.2f} ms  "
+        f"mean {statistics.mean(ordered) * 1000:.2f} ms"
+    )
 
 
 async def run_queries(service: DirectoryService, mix) -> tuple[list[float], list[float], int]:
@@ -103,6 +149,7 @@ async def run_queries(service: DirectoryService, mix) -> tuple[list[float], list
         through_service.append(time.perf_counter() - started)
         empty += page.total == 0
     from bridge.directory.query import Filters
+
     for text, kw in mix:
         started = time.perf_counter()
         service.reader.search(text, Filters(**kw))
@@ -112,16 +159,25 @@ async def run_queries(service: DirectoryService, mix) -> tuple[list[float], list
 
 def whoosh_bench(extract: Path, workdir: Path, mix, cpts: dict[str, list[str]], limit: int | None):
     try:
-        from whoosh import fields, index, query as wq
+        from whoosh import fields, index
+        from whoosh import query as wq
         from whoosh.analysis import CharsetFilter, StandardAnalyzer
         from whoosh.support.charset import accent_map
     except ImportError:
         print("whoosh: not installed (pip install whoosh) - skipped")
         return None
     analyzer = StandardAnalyzer(stoplist=None, minsize=1) | CharsetFilter(accent_map)
-    text = lambda: fields.TEXT(analyzer=analyzer, phrase=False)  # noqa: E731
-    schema = fields.Schema(nid=fields.ID(stored=True, unique=True), last=text(), first=text(),
-                           prof=text(), spec=text(), org=text(), place=text(), cpts=text())
+    text = lambda: fields.TEXT(analyzer=analyzer, phrase=False)
+    schema = fields.Schema(
+        nid=fields.ID(stored=True, unique=True),
+        last=text(),
+        first=text(),
+        prof=text(),
+        spec=text(),
+        org=text(),
+        place=text(),
+        cpts=text(),
+    )
     path = workdir / "whoosh"
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
@@ -139,13 +195,23 @@ def whoosh_bench(extract: Path, workdir: Path, mix, cpts: dict[str, list[str]], 
             continue
         p = record.person
         writer.add_document(
-            nid=record.national_id, last=p[P["last_name"]], first=p[P["first_name"]],
+            nid=record.national_id,
+            last=p[P["last_name"]],
+            first=p[P["first_name"]],
             prof=f"{p[P['prof']]} {p[P['prof_code']]}",
             spec=" ".join(f"{s[1]} {s[0]}" for s in record.specialties),
-            org=" ".join({x for s in record.sites for x in (s[S["raison_sociale"]], s[S["enseigne"]])}),
-            place=" ".join({x for s in record.sites for x in (s[S["city"]], s[S["postal_code"]],
-                                                                s[S["dept_code"]], s[S["dept"]])}),
-            cpts=" ".join(members.get(record.national_id, ())))
+            org=" ".join(
+                {x for s in record.sites for x in (s[S["raison_sociale"]], s[S["enseigne"]])}
+            ),
+            place=" ".join(
+                {
+                    x
+                    for s in record.sites
+                    for x in (s[S["city"]], s[S["postal_code"]], s[S["dept_code"]], s[S["dept"]])
+                }
+            ),
+            cpts=" ".join(members.get(record.national_id, ())),
+        )
         count += 1
         if limit and count >= limit:
             break
@@ -159,6 +225,7 @@ def whoosh_bench(extract: Path, workdir: Path, mix, cpts: dict[str, list[str]], 
             started = time.perf_counter()
             words = query_words(text_q) + query_words(" ".join(kw.values()))
             if words:
+
                 def clause(w, fuzzy):
                     alts = [wq.Term(f, w) for f in names]
                     if len(w) >= 3:
@@ -166,6 +233,7 @@ def whoosh_bench(extract: Path, workdir: Path, mix, cpts: dict[str, list[str]], 
                     if fuzzy and len(w) >= 4:
                         alts += [wq.FuzzyTerm(f, w, maxdist=1) for f in names]
                     return wq.Or(alts)
+
                 hits = searcher.search(wq.And([clause(w, False) for w in words]), limit=10)
                 if hits.scored_length() == 0:
                     hits = searcher.search(wq.And([clause(w, True) for w in words]), limit=10)
@@ -193,41 +261,59 @@ async def main() -> int:
         extract = workdir / f"PS_LibreAcces_Personne_activite_synthetic_{args.rows}.txt"
         started = time.perf_counter()
         persons = synthetic.generate(extract, args.rows, seed=args.seed)
-        print(f"generated {args.rows:,} rows ({persons:,} people, "
-              f"{extract.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s")
+        print(
+            f"generated {args.rows:,} rows ({persons:,} people, "
+            f"{extract.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.1f} s"
+        )
     db_url = args.database or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     root = workdir / "directory"
     out = workdir / "import.json"
     child = multiprocessing.get_context("spawn").Process(
-        target=_import_child, args=(db_url, str(root), str(extract), str(out)))
+        target=_import_child, args=(db_url, str(root), str(extract), str(out))
+    )
     child.start()
     child.join()
     if child.exitcode != 0:
         print("import failed")
         return 1
     report = json.loads(out.read_text())
-    print(f"import: {report['rows']:,} rows, {report['persons']:,} people in "
-          f"{report['elapsed']:.1f} s = {report['rows'] / report['elapsed']:,.0f} rows/s; "
-          f"peak RSS {report['peak_rss'] / 2**30:.2f} GiB; index {report['index_bytes'] / 1e6:.0f} MB; "
-          f"bad rows {report['bad_count']}, bad RPPS keys {report['bad_key_count']}")
+    print(
+        f"import: {report['rows']:,} rows, {report['persons']:,} people in "
+        f"{report['elapsed']:.1f} s = {report['rows'] / report['elapsed']:,.0f} rows/s; "
+        f"peak RSS {report['peak_rss'] / 2**30:.2f} GiB; index {report['index_bytes'] / 1e6:.0f} MB; "
+        f"bad rows {report['bad_count']}, bad RPPS keys {report['bad_key_count']}"
+    )
 
     db = Database(db_url)
     service = DirectoryService(root, db)
     cpts_file = workdir / "cpts.csv"
     async with db.engine.connect() as conn:
-        ids = [r[0] for r in (await conn.exec_driver_sql(
-            "SELECT national_id FROM directory_people ORDER BY content_hash LIMIT 1500")).all()]
+        ids = [
+            r[0]
+            for r in (
+                await conn.exec_driver_sql(
+                    "SELECT national_id FROM directory_people ORDER BY content_hash LIMIT 1500"
+                )
+            ).all()
+        ]
     cpts = {name: ids[i::3] for i, name in enumerate(CPTS_NAMES)}
-    cpts_file.write_text("cpts;identifiant\n" + "".join(
-        f"{name};{nid}\n" for name, members in cpts.items() for nid in members), encoding="utf-8")
+    cpts_file.write_text(
+        "cpts;identifiant\n"
+        + "".join(f"{name};{nid}\n" for name, members in cpts.items() for nid in members),
+        encoding="utf-8",
+    )
     started = time.perf_counter()
     cpts_report = await service.import_cpts(cpts_file)
-    print(f"CPTS: {cpts_report.members} memberships re-indexed in {time.perf_counter() - started:.2f} s")
+    print(
+        f"CPTS: {cpts_report.members} memberships re-indexed in {time.perf_counter() - started:.2f} s"
+    )
 
     mix = query_mix(args.seed)
     through_service, bare, empty = await run_queries(service, mix)
-    print(f"tantivy, {len(mix)} queries ({empty} with no result), DirectoryService.search: "
-          f"{percentiles(through_service)}")
+    print(
+        f"tantivy, {len(mix)} queries ({empty} with no result), DirectoryService.search: "
+        f"{percentiles(through_service)}"
+    )
     print(f"tantivy, bare index reader (no thread hop):            {percentiles(bare)}")
     await db.close()
     if not args.no_whoosh:
@@ -236,10 +322,12 @@ async def main() -> int:
             whoosh_rate, samples = result
             ours = report["persons"] / report["elapsed"]
             print(f"whoosh, same mix: {percentiles(samples)}")
-            print(f"ratio whoosh/tantivy: indexing {ours / whoosh_rate:.1f}x slower per person "
-                  f"(our figure includes the database writes); queries p50 "
-                  f"{statistics.median(samples) / statistics.median(bare):.0f}x, "
-                  f"mean {statistics.mean(samples) / statistics.mean(bare):.0f}x slower")
+            print(
+                f"ratio whoosh/tantivy: indexing {ours / whoosh_rate:.1f}x slower per person "
+                f"(our figure includes the database writes); queries p50 "
+                f"{statistics.median(samples) / statistics.median(bare):.0f}x, "
+                f"mean {statistics.mean(samples) / statistics.mean(bare):.0f}x slower"
+            )
     return 0
 
 

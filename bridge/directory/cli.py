@@ -29,7 +29,8 @@ EXIT_BUSY = 3
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "directory", help="annuaire national des professionnels de santé / national directory")
+        "directory", help="annuaire national des professionnels de santé / national directory"
+    )
     verbs = parser.add_subparsers(dest="directory_verb", required=True, metavar="VERBE")
 
     verb = verbs.add_parser("import", help="importer un extrait PS_LibreAcces (.txt ou .zip)")
@@ -38,7 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     verb.add_argument("--no-progress", action="store_true", help="sans barre de progression")
     verb.set_defaults(func=cmd_import)
 
-    verb = verbs.add_parser("import-cpts", help="importer les membres de CPTS (CSV: CPTS, identifiant)")
+    verb = verbs.add_parser(
+        "import-cpts", help="importer les membres de CPTS (CSV: CPTS, identifiant)"
+    )
     verb.add_argument("file", type=Path)
     verb.add_argument("--json", action="store_true")
     verb.set_defaults(func=cmd_import_cpts)
@@ -79,14 +82,18 @@ def _refused(message: str, code: int = EXIT_REFUSED) -> int:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     progress = not args.no_progress and not args.json and sys.stderr.isatty()
     try:
-        report = asyncio.run(_with_service(
-            settings, lambda s: s.import_extract(args.path, progress=progress)))
+        report = asyncio.run(
+            _with_service(settings, lambda s: s.import_extract(args.path, progress=progress))
+        )
     except ExtractError as exc:
         return _refused(str(exc))
     except DirectoryBusy as exc:
         return _refused(str(exc), EXIT_BUSY)
-    print(json.dumps(report.to_json(), ensure_ascii=False, indent=2) if args.json
-          else report.to_text())
+    print(
+        json.dumps(report.to_json(), ensure_ascii=False, indent=2)
+        if args.json
+        else report.to_text()
+    )
     return 0
 
 
@@ -97,18 +104,32 @@ def cmd_import_cpts(args: argparse.Namespace, settings: Settings) -> int:
         return _refused(str(exc))
     except DirectoryBusy as exc:
         return _refused(str(exc), EXIT_BUSY)
-    print(json.dumps(report.to_json(), ensure_ascii=False, indent=2) if args.json
-          else report.to_text())
+    print(
+        json.dumps(report.to_json(), ensure_ascii=False, indent=2)
+        if args.json
+        else report.to_text()
+    )
     return 0
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     text = " ".join(args.text)
-    page = asyncio.run(_with_service(settings, lambda s: s.search(
-        text, profession=args.profession, specialty=args.specialty, city=args.city,
-        page=args.page, page_size=args.page_size)))
-    print(json.dumps(page.to_json(), ensure_ascii=False, indent=2) if args.json
-          else format_page(page))
+    page = asyncio.run(
+        _with_service(
+            settings,
+            lambda s: s.search(
+                text,
+                profession=args.profession,
+                specialty=args.specialty,
+                city=args.city,
+                page=args.page,
+                page_size=args.page_size,
+            ),
+        )
+    )
+    print(
+        json.dumps(page.to_json(), ensure_ascii=False, indent=2) if args.json else format_page(page)
+    )
     return 0
 
 
@@ -125,10 +146,12 @@ def format_page(page: SearchPage) -> str:
     if not page.total:
         return "Aucun praticien trouvé."
     shown = min(page.total, 100)
-    lines = [f"{page.total} praticien(s) trouvé(s)"
-             + (f", {shown} affichables" if page.capped else "")
-             + f" — page {page.page}/{max(page.pages, 1)}"
-             + (" (orthographe approchée)" if page.fuzzy else "")]
+    lines = [
+        f"{page.total} praticien(s) trouvé(s)"
+        + (f", {shown} affichables" if page.capped else "")
+        + f" — page {page.page}/{max(page.pages, 1)}"
+        + (" (orthographe approchée)" if page.fuzzy else "")
+    ]
     first = (page.page - 1) * page.page_size + 1
     for number, person in enumerate(page.results, first):
         lines.append(f"{number:>3}. {describe(person)}")

@@ -25,8 +25,10 @@ def header_key(name: str) -> str:
 FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "id_type": ("Type d'identifiant PP", ("Type identifiant PP", "Type d'identifiant")),
     "identifier": ("Identifiant PP", ()),
-    "national_id": ("Identification nationale PP", ("Identifiant national PP",
-                                                    "Identification nationale")),
+    "national_id": (
+        "Identification nationale PP",
+        ("Identifiant national PP", "Identification nationale"),
+    ),
     "civ_ex_code": ("Code civilité d'exercice", ()),
     "civ_ex": ("Libellé civilité d'exercice", ()),
     "civ_code": ("Code civilité", ()),

@@ -46,11 +46,15 @@ class CptsReport:
         return out
 
     def to_text(self) -> str:
-        lines = [f"CPTS importées : {len(self.cpts)} ({', '.join(self.cpts)})",
-                 f"  membres : {self.members}, praticiens réindexés : {self.reindexed}"]
+        lines = [
+            f"CPTS importées : {len(self.cpts)} ({', '.join(self.cpts)})",
+            f"  membres : {self.members}, praticiens réindexés : {self.reindexed}",
+        ]
         if self.unknown:
-            lines.append(f"  identifiants absents de l'annuaire : {len(self.unknown)} "
-                         f"({', '.join(self.unknown[:20])})")
+            lines.append(
+                f"  identifiants absents de l'annuaire : {len(self.unknown)} "
+                f"({', '.join(self.unknown[:20])})"
+            )
         lines += [f"  ligne {b.line} ignorée : {b.reason}" for b in self.bad_lines[:20]]
         return "\n".join(lines)
 
@@ -92,25 +96,37 @@ async def import_cpts(database: Database, root: Path, path: Path) -> CptsReport:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise CptsFileError(f"Fichier illisible / unreadable file: {path} ({exc.strerror})") from exc
+        raise CptsFileError(
+            f"Fichier illisible / unreadable file: {path} ({exc.strerror})"
+        ) from exc
     try:
         content = raw.decode("utf-8")
     except UnicodeDecodeError:
         content = raw.decode("latin-1")
     members, bad = parse_cpts(content)
     if not members:
-        raise CptsFileError("Aucune ligne « CPTS, identifiant » exploitable / "
-                            "no usable 'CPTS, identifier' line")
+        raise CptsFileError(
+            "Aucune ligne « CPTS, identifiant » exploitable / no usable 'CPTS, identifier' line"
+        )
     generations = IndexGenerations(root)
     store = DirectoryStore(database)
     with generations.lock():
         async with database.session() as session:
-            before = await session.scalars(select(CptsMembership.national_id)
-                                           .where(CptsMembership.cpts.in_(list(members))))
+            before = await session.scalars(
+                select(CptsMembership.national_id).where(CptsMembership.cpts.in_(list(members)))
+            )
             affected = set(before)
-            await session.execute(delete(CptsMembership).where(CptsMembership.cpts.in_(list(members))))
-            await session.execute(insert(CptsMembership), [
-                {"cpts": name, "national_id": nid} for name, ids in members.items() for nid in ids])
+            await session.execute(
+                delete(CptsMembership).where(CptsMembership.cpts.in_(list(members)))
+            )
+            await session.execute(
+                insert(CptsMembership),
+                [
+                    {"cpts": name, "national_id": nid}
+                    for name, ids in members.items()
+                    for nid in ids
+                ],
+            )
             await session.commit()
         for ids in members.values():
             affected.update(ids)
@@ -122,8 +138,13 @@ async def import_cpts(database: Database, root: Path, path: Path) -> CptsReport:
             reindexed = await asyncio.to_thread(_reindex, current, people, cpts)
     known = set(people)
     unknown = [nid for ids in members.values() for nid in ids if nid not in known]
-    return CptsReport(cpts=list(members), members=sum(len(v) for v in members.values()),
-                      reindexed=reindexed, unknown=unknown, bad_lines=bad)
+    return CptsReport(
+        cpts=list(members),
+        members=sum(len(v) for v in members.values()),
+        reindexed=reindexed,
+        unknown=unknown,
+        bad_lines=bad,
+    )
 
 
 def _reindex(path: Path, people: dict[str, tuple[str, bool]], cpts: dict[str, list[str]]) -> int:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .columns import map_header
-from .payload import P, PERSON_FIELDS, SITE_FIELDS, SPEC_FIELDS, PersonRecord
+from .payload import PERSON_FIELDS, SITE_FIELDS, SPEC_FIELDS, P, PersonRecord
 from .text import luhn_valid
 
 MEMBER_PREFIX = "PS_LibreAcces_Personne_activite"
@@ -28,8 +28,19 @@ MAX_ID = 32  # longest national identifier we store (real ones have 10 to 12 cha
 KEPT_BAD_ROWS = 1000  # listed in the report; all are counted
 
 # Without any of these an activity row has no place: the person stays, without that site.
-_WHERE = ("raison_sociale", "enseigne", "postal_code", "city", "phone", "email", "finess",
-          "siret", "structure_id", "cedex", "voie")
+_WHERE = (
+    "raison_sociale",
+    "enseigne",
+    "postal_code",
+    "city",
+    "phone",
+    "email",
+    "finess",
+    "siret",
+    "structure_id",
+    "cedex",
+    "voie",
+)
 
 
 class ExtractError(Exception):
@@ -73,15 +84,23 @@ def open_extract(path: Path) -> tuple[io.BufferedIOBase, int, str]:
         raise ExtractError(f"Fichier introuvable / file not found: {path}")
     if zipfile.is_zipfile(path):
         archive = zipfile.ZipFile(path)
-        members = [i for i in archive.infolist()
-                   if Path(i.filename).name.startswith(MEMBER_PREFIX) and i.filename.endswith(".txt")]
+        members = [
+            i
+            for i in archive.infolist()
+            if Path(i.filename).name.startswith(MEMBER_PREFIX) and i.filename.endswith(".txt")
+        ]
         if not members:
             archive.close()
             raise ExtractError(
                 f"Aucun fichier {MEMBER_PREFIX}_*.txt dans l'archive / "
-                f"no {MEMBER_PREFIX}_*.txt member in the zip: {path}")
+                f"no {MEMBER_PREFIX}_*.txt member in the zip: {path}"
+            )
         info = max(members, key=lambda i: i.filename)
-        return io.BufferedReader(archive.open(info), buffer_size=1 << 20), info.file_size, info.filename
+        return (
+            io.BufferedReader(archive.open(info), buffer_size=1 << 20),
+            info.file_size,
+            info.filename,
+        )
     return open(path, "rb", buffering=1 << 20), path.stat().st_size, path.name
 
 
@@ -110,13 +129,15 @@ class Extract:
             raise ExtractError(
                 f"Ce fichier n'est pas un extrait PS_LibreAcces exploitable : colonnes manquantes "
                 f"{listed}. L'annuaire actuel n'a pas été modifié. / Not a usable PS_LibreAcces "
-                f"extract: missing columns {', '.join(missing)}. The current directory is unchanged.")
+                f"extract: missing columns {', '.join(missing)}. The current directory is unchanged."
+            )
         self.stats.columns = len(names)
         self.known_fields = sorted(positions)
         absent = self._width  # index of the "" appended to every row
 
         def getter(names):
             return operator.itemgetter(*[positions.get(n, absent) for n in names])
+
         self._person = getter(PERSON_FIELDS)
         self._spec = getter(SPEC_FIELDS)
         self._site = getter(SITE_FIELDS)
@@ -140,7 +161,12 @@ class Extract:
     def persons(self, progress: Callable[[int, int], None] | None = None) -> Iterator[PersonRecord]:
         """Yield each person once per run of consecutive rows; report bad rows in `stats`."""
         stats, width = self.stats, self._width
-        get_person, get_spec, get_site, get_where = self._person, self._spec, self._site, self._where
+        get_person, get_spec, get_site, get_where = (
+            self._person,
+            self._spec,
+            self._site,
+            self._where,
+        )
         nid_i = self._nid
         latin1 = stats.encoding == "latin-1"
         seen: set[str] = set()
@@ -168,8 +194,11 @@ class Extract:
                 continue
             parts = line.split("|")
             if len(parts) != width:
-                stats.bad(line_no, f"{len(parts)} champs au lieu de {width} / "
-                                   f"{len(parts)} fields instead of {width}")
+                stats.bad(
+                    line_no,
+                    f"{len(parts)} champs au lieu de {width} / "
+                    f"{len(parts)} fields instead of {width}",
+                )
                 continue
             parts.append("")
             nid = parts[nid_i].strip()
@@ -189,13 +218,16 @@ class Extract:
                     stats.persons += 1
                 person = get_person(parts)
                 if person[P["national_id"]] != nid:
-                    person = (*person[:P["national_id"]], nid, *person[P["national_id"] + 1:])
+                    person = (*person[: P["national_id"]], nid, *person[P["national_id"] + 1 :])
                 current = PersonRecord(person, [], [], line_no, continued)
                 current_id = nid
                 sites = set()
                 specialties = set()
-                if not continued and parts[self._id_type] == "8" and not _rpps_ok(
-                        parts[self._identifier].strip(), nid):
+                if (
+                    not continued
+                    and parts[self._id_type] == "8"
+                    and not _rpps_ok(parts[self._identifier].strip(), nid)
+                ):
                     stats.bad_key(line_no, f"clé RPPS invalide / bad RPPS check digit: {nid}")
             spec = get_spec(parts)
             if (spec[0] or spec[1]) and spec not in specialties:

@@ -28,8 +28,11 @@ async def add_favourite(database: Database, user_id: str, national_id: str) -> b
 async def remove_favourite(database: Database, user_id: str, national_id: str) -> bool:
     """Remove it; False when it was not a favourite."""
     async with database.session() as session:
-        result = await session.execute(delete(Favourite).where(
-            Favourite.user_id == user_id, Favourite.national_id == national_id))
+        result = await session.execute(
+            delete(Favourite).where(
+                Favourite.user_id == user_id, Favourite.national_id == national_id
+            )
+        )
         await session.commit()
         return bool(result.rowcount)
 
@@ -37,7 +40,9 @@ async def remove_favourite(database: Database, user_id: str, national_id: str) -
 async def list_favourites(database: Database, user_id: str) -> list[str]:
     """National ids of the user's favourites, oldest first."""
     async with database.session() as session:
-        rows = await session.scalars(select(Favourite.national_id)
-                                     .where(Favourite.user_id == user_id)
-                                     .order_by(Favourite.added_at, Favourite.national_id))
+        rows = await session.scalars(
+            select(Favourite.national_id)
+            .where(Favourite.user_id == user_id)
+            .order_by(Favourite.added_at, Favourite.national_id)
+        )
         return list(rows)

@@ -61,8 +61,10 @@ class ImportReport:
             f"Import terminé : {self.source}",
             f"  lignes lues : {self.rows:,}".replace(",", " "),
             f"  praticiens : {self.persons:,}".replace(",", " "),
-            f"  ajoutés : {self.added}, modifiés : {self.updated}, inchangés : {self.unchanged}, "
-            f"retirés : {self.retired}",
+            (
+                f"  ajoutés : {self.added}, modifiés : {self.updated}, "
+                f"inchangés : {self.unchanged}, retirés : {self.retired}"
+            ),
             f"  lignes rejetées : {self.bad_count}",
         ]
         lines += [f"    ligne {b.line} : {b.reason}" for b in self.bad_rows[:listed]]
@@ -79,12 +81,14 @@ class ImportReport:
 
 def content_hash(payload: str) -> int:
     """64-bit fingerprint of a person's JSON, compared between generations."""
-    return int.from_bytes(hashlib.blake2b(payload.encode(), digest_size=8).digest(), "big",
-                          signed=True)
+    return int.from_bytes(
+        hashlib.blake2b(payload.encode(), digest_size=8).digest(), "big", signed=True
+    )
 
 
-async def import_extract(database: Database, root: Path, path: Path, *,
-                         progress: bool = True) -> ImportReport:
+async def import_extract(
+    database: Database, root: Path, path: Path, *, progress: bool = True
+) -> ImportReport:
     """Import `path` (.txt or .zip) as the next generation of the directory under `root`.
 
     Raises:
@@ -116,8 +120,13 @@ async def reconcile(database: Database, generations: IndexGenerations) -> bool:
     return True
 
 
-async def _run(database: Database, generations: IndexGenerations, extract: Extract,
-               show_progress: bool, started: float) -> ImportReport:
+async def _run(
+    database: Database,
+    generations: IndexGenerations,
+    extract: Extract,
+    show_progress: bool,
+    started: float,
+) -> ImportReport:
     store = DirectoryStore(database)
     await reconcile(database, generations)
     cpts = await store.cpts_map()
@@ -155,9 +164,15 @@ async def _run(database: Database, generations: IndexGenerations, extract: Extra
         if bar is not None:
             bar.close()
         stats = extract.stats
-        counts = await store.publish(generation, {
-            "rows": stats.rows, "persons": stats.persons, "bad_rows": stats.bad_count,
-            "bad_keys": stats.bad_key_count})
+        counts = await store.publish(
+            generation,
+            {
+                "rows": stats.rows,
+                "persons": stats.persons,
+                "bad_rows": stats.bad_count,
+                "bad_keys": stats.bad_key_count,
+            },
+        )
     except BaseException:
         if pending is not None and not pending.done():
             with contextlib.suppress(BaseException):
@@ -176,14 +191,30 @@ async def _run(database: Database, generations: IndexGenerations, extract: Extra
     generations.prune()
     stats = extract.stats
     return ImportReport(
-        source=str(extract.path), generation=generation, rows=stats.rows, persons=stats.persons,
-        bad_count=stats.bad_count, bad_rows=stats.bad_rows, bad_key_count=stats.bad_key_count,
-        bad_keys=stats.bad_keys, encoding=stats.encoding, columns=stats.columns,
-        elapsed=time.monotonic() - started, index_bytes=generations.size_bytes(), **counts)
+        source=str(extract.path),
+        generation=generation,
+        rows=stats.rows,
+        persons=stats.persons,
+        bad_count=stats.bad_count,
+        bad_rows=stats.bad_rows,
+        bad_key_count=stats.bad_key_count,
+        bad_keys=stats.bad_keys,
+        encoding=stats.encoding,
+        columns=stats.columns,
+        elapsed=time.monotonic() - started,
+        index_bytes=generations.size_bytes(),
+        **counts,
+    )
 
 
-async def _merge_late(store: DirectoryStore, conn, builder: IndexBuilder, generation: int,
-                      record: PersonRecord, cpts: dict[str, list[str]]) -> None:
+async def _merge_late(
+    store: DirectoryStore,
+    conn,
+    builder: IndexBuilder,
+    generation: int,
+    record: PersonRecord,
+    cpts: dict[str, list[str]],
+) -> None:
     """Fold rows of a person that came apart from their first rows into the stored entry."""
     nid = record.national_id
     stored = await store.person_data(conn, generation, nid)
@@ -207,5 +238,11 @@ def _progress_bar(extract: Extract, enabled: bool):
             self.set_postfix_str(f"{rows:,} lignes".replace(",", " "), refresh=False)
             self.update(done - self.n)
 
-    return _Bar(total=extract.size, unit="o", unit_scale=True, unit_divisor=1024,
-                desc="Import de l'annuaire", mininterval=0.5)
+    return _Bar(
+        total=extract.size,
+        unit="o",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc="Import de l'annuaire",
+        mininterval=0.5,
+    )

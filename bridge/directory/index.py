@@ -21,7 +21,7 @@ from pathlib import Path
 
 import tantivy
 
-from .payload import P, S, PersonRecord, encode
+from .payload import P, PersonRecord, S, encode
 from .text import MAX_WORD
 
 ANALYZER = "fr_folded"
@@ -49,11 +49,13 @@ SCHEMA = _schema()
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
-    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-            .filter(tantivy.Filter.remove_long(MAX_WORD))
-            .filter(tantivy.Filter.lowercase())
-            .filter(tantivy.Filter.ascii_fold())
-            .build())
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(MAX_WORD))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
 
 
 def open_index(path: Path) -> tantivy.Index:
@@ -66,12 +68,14 @@ def open_index(path: Path) -> tantivy.Index:
 
 _ORG = operator.itemgetter(S["raison_sociale"], S["enseigne"])
 _PLACE = operator.itemgetter(S["city"], S["cedex"], S["postal_code"], S["dept_code"], S["dept"])
-_NAMES = operator.itemgetter(P["national_id"], P["last_name"], P["first_name"], P["prof"],
-                             P["prof_code"])
+_NAMES = operator.itemgetter(
+    P["national_id"], P["last_name"], P["first_name"], P["prof"], P["prof_code"]
+)
 
 
-def document(record: PersonRecord, cpts: list[str] | tuple[str, ...] = (),
-             payload: str | None = None) -> tantivy.Document:
+def document(
+    record: PersonRecord, cpts: list[str] | tuple[str, ...] = (), payload: str | None = None
+) -> tantivy.Document:
     """The index document of one person (CPTS names come from the service's own table).
 
     `payload` is `encode(record)` when the caller already has it (and `cpts` is empty).
@@ -116,8 +120,12 @@ class IndexBuilder:
         self.index = open_index(path)
         self.writer = self.index.writer(heap_size=heap, num_threads=threads)
 
-    def add(self, record: PersonRecord, cpts: list[str] | tuple[str, ...] = (),
-            payload: str | None = None) -> None:
+    def add(
+        self,
+        record: PersonRecord,
+        cpts: list[str] | tuple[str, ...] = (),
+        payload: str | None = None,
+    ) -> None:
         self.writer.add_document(document(record, cpts, payload))
 
     def delete(self, national_id: str) -> None:
@@ -128,10 +136,9 @@ class IndexBuilder:
         self.writer.wait_merging_threads()
 
     def abort(self) -> None:
-        try:
+        """Drop what was added; failures are moot since the directory is thrown away."""
+        with contextlib.suppress(Exception):
             self.writer.rollback()
-        except Exception:  # noqa: BLE001 - the directory is thrown away anyway
-            pass
 
 
 class IndexGenerations:
@@ -183,7 +190,8 @@ class IndexGenerations:
             except BlockingIOError:
                 raise DirectoryBusy(
                     "Une mise à jour de l'annuaire est déjà en cours. / "
-                    "A directory update is already running.") from None
+                    "A directory update is already running."
+                ) from None
             try:
                 yield
             finally:

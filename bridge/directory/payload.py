@@ -13,14 +13,52 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 VERSION = "1"
-PERSON_FIELDS = ("id_type", "identifier", "national_id", "civ_code", "civ", "civ_ex_code",
-                 "civ_ex", "last_name", "first_name", "prof_code", "prof")
+PERSON_FIELDS = (
+    "id_type",
+    "identifier",
+    "national_id",
+    "civ_code",
+    "civ",
+    "civ_ex_code",
+    "civ_ex",
+    "last_name",
+    "first_name",
+    "prof_code",
+    "prof",
+)
 SPEC_FIELDS = ("sf_code", "sf", "sf_type")
-SITE_FIELDS = ("mode_code", "mode", "raison_sociale", "enseigne", "compl_dest", "compl_geo",
-               "num_voie", "indice_voie", "type_voie", "voie", "distribution", "cedex",
-               "postal_code", "commune_code", "city", "country", "phone", "phone2", "fax",
-               "email", "dept_code", "dept", "finess", "finess_ej", "siret", "siren",
-               "structure_id", "sector", "role", "activity_kind")
+SITE_FIELDS = (
+    "mode_code",
+    "mode",
+    "raison_sociale",
+    "enseigne",
+    "compl_dest",
+    "compl_geo",
+    "num_voie",
+    "indice_voie",
+    "type_voie",
+    "voie",
+    "distribution",
+    "cedex",
+    "postal_code",
+    "commune_code",
+    "city",
+    "country",
+    "phone",
+    "phone2",
+    "fax",
+    "email",
+    "dept_code",
+    "dept",
+    "finess",
+    "finess_ej",
+    "siret",
+    "siren",
+    "structure_id",
+    "sector",
+    "role",
+    "activity_kind",
+)
 P = {name: i for i, name in enumerate(PERSON_FIELDS)}
 S = {name: i for i, name in enumerate(SITE_FIELDS)}
 ID_TYPES = {"8": "RPPS", "0": "ADELI"}
@@ -40,7 +78,7 @@ class PersonRecord:
     def national_id(self) -> str:
         return self.person[P["national_id"]].strip()
 
-    def merge(self, other: "PersonRecord") -> None:
+    def merge(self, other: PersonRecord) -> None:
         for item in other.specialties:
             if item not in self.specialties:
                 self.specialties.append(item)

@@ -47,14 +47,25 @@ class Site:
         return self.enseigne or self.raison_sociale
 
 
-_SITE_RENAMED = {"compl_dest": "recipient", "compl_geo": "complement",
-                 "dept_code": "department_code", "dept": "department"}
+_SITE_RENAMED = {
+    "compl_dest": "recipient",
+    "compl_geo": "complement",
+    "dept_code": "department_code",
+    "dept": "department",
+}
 
 
 def _site(values: tuple[str, ...]) -> Site:
     raw = dict(zip(SITE_FIELDS, values))
-    street = " ".join(x for x in (raw.pop("num_voie") + raw.pop("indice_voie"),
-                                  raw.pop("type_voie"), raw.pop("voie")) if x)
+    street = " ".join(
+        x
+        for x in (
+            raw.pop("num_voie") + raw.pop("indice_voie"),
+            raw.pop("type_voie"),
+            raw.pop("voie"),
+        )
+        if x
+    )
     kwargs = {_SITE_RENAMED.get(k, k): v.strip() for k, v in raw.items()}
     if not kwargs["city"] and kwargs["cedex"]:
         kwargs["city"] = kwargs["cedex"].lstrip("0123456789 ")
@@ -95,15 +106,16 @@ class Practitioner:
 
     @property
     def display_name(self) -> str:
-        """"Dr Camille BERNARD", "Mme Léa ROUX": how the bot and the clients show the person."""
+        """ "Dr Camille BERNARD", "Mme Léa ROUX": how the bot and the clients show the person."""
         title = {"DR": "Dr", "PR": "Pr"}.get(self.civilite_exercice_code, "")
         if not title:
             title = {"M": "M.", "MME": "Mme", "MLLE": "Mme"}.get(self.civilite_code, "")
         return " ".join(x for x in (title, self.first_name, self.last_name) if x)
 
     @classmethod
-    def from_payload(cls, payload: str, *, cpts: tuple[str, ...] | None = None,
-                     retired: bool = False) -> "Practitioner":
+    def from_payload(
+        cls, payload: str, *, cpts: tuple[str, ...] | None = None, retired: bool = False
+    ) -> Practitioner:
         """Build from the stored form (`payload.encode`); `cpts` overrides the stored names."""
         record, stored_cpts = decode(payload)
         p = dict(zip(PERSON_FIELDS, record.person))
@@ -111,12 +123,17 @@ class Practitioner:
             national_id=p["national_id"],
             id_type=ID_TYPES.get(p["id_type"], p["id_type"]),
             identifier=p["identifier"].strip(),
-            civilite=p["civ"], civilite_code=p["civ_code"],
-            civilite_exercice=p["civ_ex"], civilite_exercice_code=p["civ_ex_code"],
-            first_name=p["first_name"].strip(), last_name=p["last_name"].strip(),
-            profession=p["prof"], profession_code=p["prof_code"],
-            specialties=tuple(Specialty(code=s[0], label=s[1], kind=s[2])
-                              for s in record.specialties),
+            civilite=p["civ"],
+            civilite_code=p["civ_code"],
+            civilite_exercice=p["civ_ex"],
+            civilite_exercice_code=p["civ_ex_code"],
+            first_name=p["first_name"].strip(),
+            last_name=p["last_name"].strip(),
+            profession=p["prof"],
+            profession_code=p["prof_code"],
+            specialties=tuple(
+                Specialty(code=s[0], label=s[1], kind=s[2]) for s in record.specialties
+            ),
             sites=tuple(_site(s) for s in record.sites),
             cpts=tuple(stored_cpts) if cpts is None else cpts,
             retired=retired,
@@ -150,7 +167,10 @@ class SearchPage:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "total": self.total, "page": self.page, "pages": self.pages,
-            "page_size": self.page_size, "fuzzy": self.fuzzy,
+            "total": self.total,
+            "page": self.page,
+            "pages": self.pages,
+            "page_size": self.page_size,
+            "fuzzy": self.fuzzy,
             "results": [p.to_json() for p in self.results],
         }

@@ -3,13 +3,13 @@
 Text never reaches tantivy's query parser: it is cut into folded words here, so quotes,
 operators, emoji or 10,000 characters can only produce words or nothing. Every word must match
 somewhere (exactly, as a prefix of an indexed word, or through a profession synonym); scores
-are constants, not frequencies, so that exact last-name matches come first. Only when that finds nothing do we retry with edit-distance (typo) matching.
+are constants, not frequencies, so that exact last-name matches come first. Only when that
+finds nothing do we retry with edit-distance (typo) matching.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,9 +24,35 @@ from .synonyms import expansions
 from .text import MAX_WORD, words
 
 MAX_WORDS = 12
-STOP_WORDS = frozenset({"dr", "docteur", "pr", "professeur", "de", "du", "des", "la", "le", "les",
-                        "d", "l", "et", "en", "a", "au", "aux", "m", "mme", "madame", "monsieur",
-                        "mr", "chez", "sur", "pour"})
+STOP_WORDS = frozenset(
+    {
+        "dr",
+        "docteur",
+        "pr",
+        "professeur",
+        "de",
+        "du",
+        "des",
+        "la",
+        "le",
+        "les",
+        "d",
+        "l",
+        "et",
+        "en",
+        "a",
+        "au",
+        "aux",
+        "m",
+        "mme",
+        "madame",
+        "monsieur",
+        "mr",
+        "chez",
+        "sur",
+        "pour",
+    }
+)
 # A word scores by its best way of matching anything (`all`): exact 3, synonym 3, prefix 1,
 # typo 0.5; plus a bonus when it is the person's name, so that an exact last-name match
 # outranks a first-name match, which outranks a name prefix, whatever the word frequencies.
@@ -35,7 +61,6 @@ NAME_BONUS = (("last", 8.0, 3.0, 1.0), ("first", 4.0, 1.5, 0.5))  # exact, prefi
 COMMON_SHARE, COMMON_MIN = 0.01, 1000  # a word in more documents than this is "common"
 MIN_PREFIX = 3
 MIN_FUZZY = 4
-_DEPARTMENT = re.compile(r"^(\d{2,3}|2a|2b)$")
 
 
 @dataclass(frozen=True)
@@ -47,7 +72,7 @@ class Filters:
 
 def query_words(text: str) -> list[str]:
     """The words of `text` that take part in the search (stop words dropped unless alone)."""
-    found = words(text[: MAX_WORDS * (MAX_WORD + 8)])[:MAX_WORDS * 2]
+    found = words(text[: MAX_WORDS * (MAX_WORD + 8)])[: MAX_WORDS * 2]
     kept = [w for w in found if w not in STOP_WORDS]
     return (kept or found)[:MAX_WORDS]
 
@@ -115,7 +140,9 @@ def _field_filter(value: str, fields: tuple[str, ...]) -> Query | None:
             alternatives.append(_term(field, word))
             if len(word) >= 5 and not word.isdigit():
                 alternatives.append(_prefix(field, word))
-        alternatives += [_all_of(f, t) for f, t in expansions(word) if f in fields or "spec" in fields]
+        alternatives += [
+            _all_of(f, t) for f, t in expansions(word) if f in fields or "spec" in fields
+        ]
         clauses.append((Occur.Must, Query.boolean_query([(Occur.Should, q) for q in alternatives])))
     return Query.boolean_query(clauses) if clauses else None
 
@@ -127,8 +154,9 @@ def _place_filter(value: str) -> Query | None:
     return Query.boolean_query([(Occur.Must, _term("place", w)) for w in place_words])
 
 
-def build_query(text: str, filters: Filters, *, fuzzy: bool,
-                common: Callable[[str], bool] = lambda _word: False) -> Query | None:
+def build_query(
+    text: str, filters: Filters, *, fuzzy: bool, common: Callable[[str], bool] = lambda _word: False
+) -> Query | None:
     """The whole query, or None when there is nothing to look for.
 
     `common(word)` tells whether a word is frequent enough to be matched exactly only.
@@ -193,8 +221,9 @@ class IndexReader:
         index = self._refresh()
         return index.searcher().num_docs if index is not None else 0
 
-    def search(self, text: str, filters: Filters = Filters(), *, page: int = 1,
-               page_size: int = 10) -> SearchPage:
+    def search(
+        self, text: str, filters: Filters = Filters(), *, page: int = 1, page_size: int = 10
+    ) -> SearchPage:
         """One page of results (never raises on odd text; an empty page when nothing fits)."""
         page_size = max(1, min(int(page_size), MAX_RESULTS))
         page = max(1, int(page))
@@ -210,21 +239,29 @@ class IndexReader:
 
         def common(word: str) -> bool:
             return searcher.doc_freq("all", word) >= threshold
+
         fuzzy = False
         for fuzzy in (False, True):
             query = build_query(text, filters, fuzzy=fuzzy, common=common)
             if query is None:
                 return empty
-            result = searcher.search(query, limit=max(limit, 1), count=True,
-                                     offset=min(offset, MAX_RESULTS))
+            result = searcher.search(
+                query, limit=max(limit, 1), count=True, offset=min(offset, MAX_RESULTS)
+            )
             if result.count or not typo_words:
                 break
         total = result.count or 0
         pages = math.ceil(min(total, MAX_RESULTS) / page_size)
         hits = result.hits if limit > 0 else []
         results = [_practitioner(searcher, address) for _, address in hits]
-        return SearchPage(total=total, page=page, pages=pages, page_size=page_size,
-                          results=results, fuzzy=fuzzy and total > 0)
+        return SearchPage(
+            total=total,
+            page=page,
+            pages=pages,
+            page_size=page_size,
+            results=results,
+            fuzzy=fuzzy and total > 0,
+        )
 
     def get(self, national_id: str) -> Practitioner | None:
         index = self._refresh()

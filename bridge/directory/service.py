@@ -35,25 +35,37 @@ class DirectoryService:
     """Search, look-up, favourites and imports of the national directory."""
 
     def __init__(self, settings_or_root: Settings | Path, database: Database) -> None:
-        root = (directory_root(settings_or_root) if isinstance(settings_or_root, Settings)
-                else Path(settings_or_root))
+        root = (
+            directory_root(settings_or_root)
+            if isinstance(settings_or_root, Settings)
+            else Path(settings_or_root)
+        )
         self.root = root
         self.database = database
         self.generations = IndexGenerations(root)
         self.reader = IndexReader(self.generations)
         self.store = DirectoryStore(database)
 
-    async def search(self, text: str, *, profession: str | None = None,
-                     specialty: str | None = None, city: str | None = None, page: int = 1,
-                     page_size: int = 10) -> SearchPage:
+    async def search(
+        self,
+        text: str,
+        *,
+        profession: str | None = None,
+        specialty: str | None = None,
+        city: str | None = None,
+        page: int = 1,
+        page_size: int = 10,
+    ) -> SearchPage:
         """A page of practitioners matching `text` and the filters (never raises on odd text).
 
         `city` takes a city name, a postal code or a département code.
         """
-        filters = Filters(profession=profession or None, specialty=specialty or None,
-                          city=city or None)
-        return await asyncio.to_thread(self.reader.search, text or "", filters, page=page,
-                                       page_size=page_size)
+        filters = Filters(
+            profession=profession or None, specialty=specialty or None, city=city or None
+        )
+        return await asyncio.to_thread(
+            self.reader.search, text or "", filters, page=page, page_size=page_size
+        )
 
     async def get(self, national_id: str) -> Practitioner | None:
         """The entry with its sites and CPTS, or None; `retired` is set if it left the extract."""
@@ -68,8 +80,11 @@ class DirectoryService:
         for nid in national_ids:
             if nid in rows:
                 payload, retired = rows[nid]
-                out.append(Practitioner.from_payload(payload, cpts=tuple(cpts.get(nid, ())),
-                                                     retired=retired))
+                out.append(
+                    Practitioner.from_payload(
+                        payload, cpts=tuple(cpts.get(nid, ())), retired=retired
+                    )
+                )
         return out
 
     async def count(self) -> int:

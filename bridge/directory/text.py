@@ -9,10 +9,24 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_SPECIAL = str.maketrans({
-    "œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o", "Ø": "o",
-    "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "þ": "th", "ı": "i",
-})
+_SPECIAL = str.maketrans(
+    {
+        "œ": "oe",
+        "Œ": "oe",
+        "æ": "ae",
+        "Æ": "ae",
+        "ß": "ss",
+        "ø": "o",
+        "Ø": "o",
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "ı": "i",
+    }
+)
 _WORD = re.compile(r"[a-z0-9]+")
 
 MAX_WORD = 40  # same limit as the index analyser (longer words are dropped there)
@@ -24,7 +38,9 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower().translate(_SPECIAL)
+    return (
+        "".join(c for c in decomposed if not unicodedata.combining(c)).lower().translate(_SPECIAL)
+    )
 
 
 def words(text: str) -> list[str]:

@@ -25,19 +25,41 @@ def by_header(lines: list[str]) -> list[dict[str, str]]:
     return [dict(zip(header, line.split("|"))) for line in lines[1:] if line]
 
 
-def person_line(nid: str, last: str, first: str, *, prof=("10", "Médecin"),
-                spec=("SM54", "Médecine générale (SM)"), org="CABINET", city="DOUAI",
-                postal="59500", dept=("59", "Nord"), id_type="8") -> str:
+def person_line(
+    nid: str,
+    last: str,
+    first: str,
+    *,
+    prof=("10", "Médecin"),
+    spec=("SM54", "Médecine générale (SM)"),
+    org="CABINET",
+    city="DOUAI",
+    postal="59500",
+    dept=("59", "Nord"),
+    id_type="8",
+) -> str:
     """One 52-column activity row with the given values (others empty)."""
     values = dict.fromkeys(HEADER_52, "")
-    values.update({
-        "Type d'identifiant PP": id_type, "Identifiant PP": nid[1:], "Identification nationale PP": nid,
-        "Code civilité d'exercice": "DR", "Libellé civilité d'exercice": "Docteur",
-        "Nom d'exercice": last, "Prénom d'exercice": first, "Code profession": prof[0],
-        "Libellé profession": prof[1], "Code savoir-faire": spec[0], "Libellé savoir-faire": spec[1],
-        "Raison sociale site": org, "Code postal (coord. structure)": postal,
-        "Libellé commune (coord. structure)": city, "Code Département (structure)": dept[0],
-        "Libellé Département (structure)": dept[1]})
+    values.update(
+        {
+            "Type d'identifiant PP": id_type,
+            "Identifiant PP": nid[1:],
+            "Identification nationale PP": nid,
+            "Code civilité d'exercice": "DR",
+            "Libellé civilité d'exercice": "Docteur",
+            "Nom d'exercice": last,
+            "Prénom d'exercice": first,
+            "Code profession": prof[0],
+            "Libellé profession": prof[1],
+            "Code savoir-faire": spec[0],
+            "Libellé savoir-faire": spec[1],
+            "Raison sociale site": org,
+            "Code postal (coord. structure)": postal,
+            "Libellé commune (coord. structure)": city,
+            "Code Département (structure)": dept[0],
+            "Libellé Département (structure)": dept[1],
+        }
+    )
     return "|".join(values[h] for h in HEADER_52) + "|"
 
 

@@ -20,7 +20,7 @@ def run(settings, *argv) -> int:
 
 def _last_json(capsys) -> str:
     out = capsys.readouterr().out
-    return out[out.index("{"):]
+    return out[out.index("{") :]
 
 
 def test_cli_verbs(tmp_path, capsys):

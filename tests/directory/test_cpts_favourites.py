@@ -13,9 +13,12 @@ from .conftest import SAMPLE
 async def test_cpts_import_makes_members_findable(service, tmp_path):
     await service.import_extract(SAMPLE, progress=False)
     csv = tmp_path / "cpts.csv"
-    csv.write_text("CPTS;Identifiant national\nCPTS du Ponant;810000100007\n"
-                   "CPTS du Ponant;10000179191\nCPTS Autre;0096063792\nligne cassée\n"
-                   "CPTS du Ponant;899999999999\n", encoding="utf-8")
+    csv.write_text(
+        "CPTS;Identifiant national\nCPTS du Ponant;810000100007\n"
+        "CPTS du Ponant;10000179191\nCPTS Autre;0096063792\nligne cassée\n"
+        "CPTS du Ponant;899999999999\n",
+        encoding="utf-8",
+    )
     report = await service.import_cpts(csv)
     assert report.cpts == ["CPTS du Ponant", "CPTS Autre"] and report.members == 4
     assert report.reindexed == 3 and report.unknown == ["899999999999"]

@@ -9,7 +9,7 @@ import pytest
 from bridge.directory.columns import FIELDS, header_key, map_header
 from bridge.directory.extract import Extract, ExtractError
 from bridge.directory.payload import P, S
-from bridge.directory.synthetic import HEADER_56, generate
+from bridge.directory.synthetic import generate
 from bridge.directory.text import luhn_valid, words
 
 from .conftest import HEADER_LINE, SAMPLE, by_header, person_line, sample_lines, write_extract
@@ -31,9 +31,13 @@ def test_no_header_spelling_answers_to_two_fields():
 
 
 def test_header_keys_ignore_accents_case_and_qualifiers():
-    assert header_key("Code Département (structure)") == header_key("code departement (coord. structure)")
+    assert header_key("Code Département (structure)") == header_key(
+        "code departement (coord. structure)"
+    )
     assert header_key("Adresse e-mail (coord. structure)") == header_key("Adresse email")
-    positions, missing = map_header(["Colonne inconnue", "NOM D'EXERCICE", "Identification nationale PP"])
+    positions, missing = map_header(
+        ["Colonne inconnue", "NOM D'EXERCICE", "Identification nationale PP"]
+    )
     assert positions == {"last_name": 1, "national_id": 2}
     assert "Prénom d'exercice" in missing
 
@@ -44,12 +48,12 @@ def test_sample_every_person_once_with_all_sites():
     expected: dict[str, set] = {}
     for row in rows:
         expected.setdefault(row["Identification nationale PP"], set()).add(
-            (row["Raison sociale site"], row["Code postal (coord. structure)"]))
+            (row["Raison sociale site"], row["Code postal (coord. structure)"])
+        )
     assert stats.rows == len(rows) and stats.bad_count == 0
     assert [r.national_id for r in records] == list(dict.fromkeys(expected))
     for record in records:
-        got = {(s[S["raison_sociale"]], s[S["postal_code"]]) for s in record.sites
-               if any(s[2:])}
+        got = {(s[S["raison_sociale"]], s[S["postal_code"]]) for s in record.sites if any(s[2:])}
         assert got == {x for x in expected[record.national_id] if any(x)}
 
 
@@ -71,9 +75,14 @@ def test_bad_rows_are_reported_with_line_numbers_and_never_abort(tmp_path):
 
 def test_bad_rpps_key_is_reported_not_fatal(tmp_path):
     assert luhn_valid("10000100007") and not luhn_valid("10000100008")
-    path = write_extract(tmp_path / "x.txt", [
-        HEADER_LINE, person_line("810000100008", "MAUVAISECLE", "Luc"),
-        person_line("810000100007", "BONNECLE", "Léa")])
+    path = write_extract(
+        tmp_path / "x.txt",
+        [
+            HEADER_LINE,
+            person_line("810000100008", "MAUVAISECLE", "Luc"),
+            person_line("810000100007", "BONNECLE", "Léa"),
+        ],
+    )
     records, stats = read(path)
     assert len(records) == 2
     assert stats.bad_key_count == 1 and stats.bad_keys[0].line == 2
@@ -94,7 +103,7 @@ def test_bom_and_latin1_files(tmp_path):
     records, stats = read(write_extract(tmp_path / "bom.txt", [HEADER_LINE, line], bom=True))
     assert records[0].person[P["last_name"]] == "LÉVÊQUE" and stats.bad_count == 0
     latin = tmp_path / "latin.txt"
-    latin.write_bytes(("\n".join([HEADER_LINE, line]) + "\n").encode("latin-1"))
+    latin.write_bytes((f"{HEADER_LINE}\n{line}\n").encode("latin-1"))
     records, stats = read(latin)
     assert stats.encoding == "latin-1" and records[0].person[P["first_name"]] == "Hélène"
 
@@ -126,13 +135,26 @@ def test_56_column_variant_with_respelled_headers(tmp_path):
 
 
 def test_scattered_rows_of_a_person_are_flagged(tmp_path):
-    path = write_extract(tmp_path / "x.txt", [
-        HEADER_LINE, person_line("810000100007", "A", "B", city="LILLE"),
-        person_line("810000179191", "C", "D"), person_line("810000100007", "A", "B", city="LENS")])
+    path = write_extract(
+        tmp_path / "x.txt",
+        [
+            HEADER_LINE,
+            person_line("810000100007", "A", "B", city="LILLE"),
+            person_line("810000179191", "C", "D"),
+            person_line("810000100007", "A", "B", city="LENS"),
+        ],
+    )
     records, stats = read(path)
     assert [r.continued for r in records] == [False, False, True] and stats.persons == 2
 
 
 def test_words_fold_like_the_index():
-    assert words("DE LA TOUR-D'AUVERGNE Thị Œdipe 😀") == ["de", "la", "tour", "d", "auvergne",
-                                                            "thi", "oedipe"]
+    assert words("DE LA TOUR-D'AUVERGNE Thị Œdipe 😀") == [
+        "de",
+        "la",
+        "tour",
+        "d",
+        "auvergne",
+        "thi",
+        "oedipe",
+    ]

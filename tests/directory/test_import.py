@@ -34,15 +34,25 @@ async def test_sample_import_every_person_once_with_all_sites(service):
 
 
 async def test_reimport_updates_adds_and_retires(service, tmp_path):
-    first = write_extract(tmp_path / "v1.txt", [
-        HEADER_LINE, person_line("810000100007", "STABLE", "Anne"),
-        person_line("810000179191", "CHANGE", "Paul", city="DOUAI"),
-        person_line("810000258383", "PARTI", "Luc")])
+    first = write_extract(
+        tmp_path / "v1.txt",
+        [
+            HEADER_LINE,
+            person_line("810000100007", "STABLE", "Anne"),
+            person_line("810000179191", "CHANGE", "Paul", city="DOUAI"),
+            person_line("810000258383", "PARTI", "Luc"),
+        ],
+    )
     await service.import_extract(first, progress=False)
-    second = write_extract(tmp_path / "v2.txt", [
-        HEADER_LINE, person_line("810000100007", "STABLE", "Anne"),
-        person_line("810000179191", "CHANGE", "Paul", city="LILLE", postal="59000"),
-        person_line("810000337575", "NOUVEAU", "Léa")])
+    second = write_extract(
+        tmp_path / "v2.txt",
+        [
+            HEADER_LINE,
+            person_line("810000100007", "STABLE", "Anne"),
+            person_line("810000179191", "CHANGE", "Paul", city="LILLE", postal="59000"),
+            person_line("810000337575", "NOUVEAU", "Léa"),
+        ],
+    )
     report = await service.import_extract(second, progress=False)
     assert (report.added, report.updated, report.retired, report.unchanged) == (1, 1, 1, 1)
     moved = await service.get("810000179191")
@@ -55,8 +65,9 @@ async def test_reimport_updates_adds_and_retires(service, tmp_path):
     assert (await service.search("change douai")).total == 0
     # only the published generation is left, plus the carried-over retired entry
     async with service.database.engine.connect() as conn:
-        generations = (await conn.exec_driver_sql(
-            "SELECT DISTINCT generation FROM directory_people")).all()
+        generations = (
+            await conn.exec_driver_sql("SELECT DISTINCT generation FROM directory_people")
+        ).all()
     assert len(generations) == 1
     third = await service.import_extract(second, progress=False)
     assert (third.added, third.updated, third.retired, third.unchanged) == (0, 0, 0, 3)
@@ -81,6 +92,7 @@ async def test_failed_import_midway_is_rolled_back(service, tmp_path, monkeypatc
 
     async def explode(*_args, **_kwargs):
         raise RuntimeError("disk full")
+
     monkeypatch.setattr(DirectoryStore, "publish", explode)
     other = write_extract(tmp_path / "v.txt", [HEADER_LINE, person_line("810000100007", "X", "Y")])
     with pytest.raises(RuntimeError):
@@ -93,10 +105,15 @@ async def test_failed_import_midway_is_rolled_back(service, tmp_path, monkeypatc
 
 
 async def test_scattered_rows_are_merged_into_one_entry(service, tmp_path):
-    path = write_extract(tmp_path / "x.txt", [
-        HEADER_LINE, person_line("810000100007", "EPARS", "Anne", city="LILLE", postal="59000"),
-        person_line("810000179191", "AUTRE", "Paul"),
-        person_line("810000100007", "EPARS", "Anne", city="LENS", postal="62300")])
+    path = write_extract(
+        tmp_path / "x.txt",
+        [
+            HEADER_LINE,
+            person_line("810000100007", "EPARS", "Anne", city="LILLE", postal="59000"),
+            person_line("810000179191", "AUTRE", "Paul"),
+            person_line("810000100007", "EPARS", "Anne", city="LENS", postal="62300"),
+        ],
+    )
     report = await service.import_extract(path, progress=False)
     assert report.persons == 2
     page = await service.search("epars")
@@ -106,15 +123,16 @@ async def test_scattered_rows_are_merged_into_one_entry(service, tmp_path):
 
 
 async def test_one_import_at_a_time(service):
-    with service.generations.lock():
-        with pytest.raises(DirectoryBusy):
-            await service.import_extract(SAMPLE, progress=False)
+    with service.generations.lock(), pytest.raises(DirectoryBusy):
+        await service.import_extract(SAMPLE, progress=False)
 
 
 async def test_reconcile_after_crash_between_database_and_index_switch(service, tmp_path):
     await service.import_extract(SAMPLE, progress=False)
     old_pointer = service.generations.pointer.read_text()
-    second = write_extract(tmp_path / "v2.txt", [HEADER_LINE, person_line("810000100007", "SEUL", "Léa")])
+    second = write_extract(
+        tmp_path / "v2.txt", [HEADER_LINE, person_line("810000100007", "SEUL", "Léa")]
+    )
     await service.import_extract(second, progress=False)
     service.generations.root.joinpath("index-1").mkdir(exist_ok=True)
     service.generations.pointer.write_text(old_pointer)  # as if we died before the rename

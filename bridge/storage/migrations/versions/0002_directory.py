@@ -27,8 +27,10 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        *[sa.Column(name, sa.Integer, nullable=False, server_default="0")
-          for name in ("rows", "persons", "added", "updated", "retired", "bad_rows", "bad_keys")],
+        *[
+            sa.Column(name, sa.Integer, nullable=False, server_default="0")
+            for name in ("rows", "persons", "added", "updated", "retired", "bad_rows", "bad_keys")
+        ],
     )
     op.create_table(
         "directory_people",
