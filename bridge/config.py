@@ -95,8 +95,76 @@ class AccessRulesSettings:
 
 
 @dataclass(frozen=True)
+class VerificationSettings:
+    administrators: tuple[str, ...] = ()
+    link_minutes: int = 15
+
+
+@dataclass(frozen=True)
+class PscSettings:
+    issuer: str = ""
+    discovery_url: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    simulator_port: int = 8010
+
+    @property
+    def simulated(self) -> bool:
+        return not self.issuer
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Outgoing mail (signup codes, notices) through the durable outbox."""
+
+    from_address: str = "Confrère <ne-pas-repondre@localhost>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    tls: str = "starttls"  # none | starttls | tls
+    username: str = ""
+    password_file: str = ""
+    timeout_seconds: float = 20
+    retry_max_seconds: float = 300
+    dev_catcher: bool = False
+    dev_catcher_port: int = 0
+
+    def __post_init__(self) -> None:
+        if self.tls not in ("none", "starttls", "tls"):
+            raise ConfigError(f"mail.tls: '{self.tls}' is not one of none, starttls, tls")
+
+    def password(self, data_dir: Path) -> str:
+        """The SMTP password, read from its own file (kept out of the config)."""
+        if not self.password_file:
+            return ""
+        path = Path(self.password_file)
+        path = path if path.is_absolute() else data_dir / path
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"mail.password_file: cannot read {path}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class SignupSettings:
+    """The web signup: consent versions, code lifetime, throttling."""
+
+    terms_version: str = "2026-01"
+    privacy_version: str = "2026-01"
+    terms_url: str = ""
+    privacy_url: str = ""
+    element_web_url: str = "https://app.element.io"
+    code_validity_minutes: int = 15
+    code_max_attempts: int = 5
+    resend_interval_seconds: int = 60
+    codes_per_address_per_hour: int = 5
+    codes_per_ip_per_hour: int = 20
+    code_tries_per_ip_per_hour: int = 60
+    trust_forwarded_for: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,6 +177,8 @@ class Secrets:
     module_secret: str
     macaroon_secret_key: str
     form_secret: str
+    psc_simulator_client_secret: str
+    web_secret: str
 
     @classmethod
     def generate(cls) -> "Secrets":
@@ -126,11 +196,24 @@ class Settings:
     bot: BotSettings = field(default_factory=BotSettings)
     appservice: AppserviceSettings = field(default_factory=AppserviceSettings)
     access_rules: AccessRulesSettings = field(default_factory=AccessRulesSettings)
+    verification: VerificationSettings = field(default_factory=VerificationSettings)
+    psc: PscSettings = field(default_factory=PscSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    signup: SignupSettings = field(default_factory=SignupSettings)
 
     @property
     def bot_user_id(self) -> str:
         return f"@{self.bot.localpart}:{self.server_name}"
+
+    @property
+    def admin_user_id(self) -> str:
+        """The administrator account `confrere up` creates."""
+        return f"@admin:{self.server_name}"
+
+    @property
+    def administrators(self) -> tuple[str, ...]:
+        return (self.admin_user_id, *self.verification.administrators)
 
     @property
     def appservice_sender_id(self) -> str:
@@ -160,7 +243,11 @@ _SECTIONS = {
     "bot": BotSettings,
     "appservice": AppserviceSettings,
     "access_rules": AccessRulesSettings,
+    "verification": VerificationSettings,
+    "psc": PscSettings,
     "logging": LoggingSettings,
+    "mail": MailSettings,
+    "signup": SignupSettings,
 }
 
 
@@ -233,7 +320,7 @@ def _apply_environment(raw: dict[str, Any], environ: dict[str, str]) -> None:
             target = target[part]
         if path[-1] not in target or isinstance(target[path[-1]], dict):
             raise ConfigError(f"{name}: unknown configuration key '{path[-1]}'")
-        target[path[-1]] = yaml.safe_load(value) if value != "" else ""
+        target[path[-1]] = value  # raw text: each field's type decides how to read it
 
 
 def _build(raw: dict[str, Any], data_dir: Path, secrets: Secrets) -> Settings:
@@ -247,6 +334,10 @@ def _build(raw: dict[str, Any], data_dir: Path, secrets: Secrets) -> Settings:
     return Settings(**kwargs)
 
 
+_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True,
+             "false": False, "no": False, "off": False, "0": False}
+
+
 def _typed(cls: type, values: dict[str, Any], section: str) -> Any:
     out: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
@@ -255,7 +346,15 @@ def _typed(cls: type, values: dict[str, Any], section: str) -> Any:
         value = values[f.name]
         default = f.default
         try:
-            if isinstance(default, bool):
+            if isinstance(default, tuple):
+                if isinstance(value, str):
+                    value = [part.strip() for part in value.split(",") if part.strip()]
+                if not isinstance(value, (list, tuple)):
+                    raise ValueError("expected a list")
+                value = tuple(str(item) for item in value)
+            elif isinstance(default, bool):
+                if isinstance(value, str) and value.lower() in _BOOLEANS:
+                    value = _BOOLEANS[value.lower()]
                 if not isinstance(value, bool):
                     raise ValueError("expected true or false")
             elif isinstance(default, (int, float)):

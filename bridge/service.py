@@ -20,9 +20,15 @@ from bridge.bootstrap import AdminAccount, ensure_admin_account, exempt_bot
 from bridge.config import Settings
 from bridge.handlers import build_router
 from bridge.matrix.bot import Bot
+from bridge.dev.psc_simulator import PscSimulator
+from bridge.identity.psc import ProSanteConnect, PscClientConfig
+from bridge.matrix.synapse_admin import set_display_name
 from bridge.storage.database import Database
+from bridge.verification.effects import VerificationEffects, ensure_admin_room
+from bridge.verification.service import VerificationService
 from bridge.web.internal import InternalAPI
 from bridge.web.pages import Pages
+from bridge.web.psc import CALLBACK_PATH, PscPages
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +39,10 @@ class Services:
 
     settings: Settings
     database: Database
+    verification: VerificationService
     bot: Bot | None = None
     admin: AdminAccount | None = None
+    psc: ProSanteConnect | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -42,11 +50,14 @@ class ConfrereService:
     def __init__(self, settings: Settings, event_hooks: list[EventHook] | None = None) -> None:
         self.settings = settings
         self.database = Database(settings.database_url)
-        self.services = Services(settings=settings, database=self.database)
+        self.verification = VerificationService(self.database, settings.administrators)
+        self.services = Services(settings=settings, database=self.database,
+                                 verification=self.verification)
         self.router = build_router(self.services)
         self.processor = EventProcessor(self.database, event_hooks)
         self.bot: Bot | None = None
         self._runner: web.AppRunner | None = None
+        self._simulator_runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
 
     async def start_http(self) -> None:
@@ -57,7 +68,10 @@ class ConfrereService:
                                    TransactionStore(self.database), self.processor,
                                    self._ghost_exists)
         app.add_routes(appservice.routes())
-        app.add_routes(InternalAPI(self.settings.secrets.module_secret, self._user_state).routes())
+        app.add_routes(InternalAPI(self.settings.secrets.module_secret,
+                                   self.verification.state_for_rules).routes())
+        self.services.psc = await self._start_psc()
+        app.add_routes(PscPages(self.services.psc, self.verification).routes())
         app.add_routes(Pages(self.settings.synapse.client_url, self.settings.server_name,
                              self._health).routes())
         self._runner = web.AppRunner(app, access_log=None)
@@ -75,26 +89,55 @@ class ConfrereService:
             display_name=self.settings.bot.display_name, as_token=self.settings.secrets.as_token,
             data_dir=self.settings.bot_dir, router=self.router,
         )
+        self.bot.on_direct_conversation = self._record_onboarding_room
         await self.bot.start()
         await exempt_bot(self.settings, self._http, self.services.admin)
+        await set_display_name(self._http, self.settings.synapse.url,
+                               self.services.admin.access_token, self.settings.bot_user_id,
+                               self.settings.bot.display_name)
         self.services.bot = self.bot
+        VerificationEffects(self.settings, self.verification, self._http,
+                            self.services.admin.access_token, self.bot).register()
+        await ensure_admin_room(self.verification, self.bot, self.settings.administrators)
 
     async def stop(self) -> None:
         if self.bot is not None:
             await self.bot.stop()
             self.bot = None
         await self.processor.stop()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        self.verification.listeners.clear()
+        for runner in (self._runner, self._simulator_runner):
+            if runner is not None:
+                await runner.cleanup()
+        self._runner = self._simulator_runner = None
         if self._http is not None:
             await self._http.close()
             self._http = None
         await self.database.close()
 
-    async def _user_state(self, user_id: str) -> str:
-        """Verification state for the access rules (identity verification fills it in)."""
-        return "unverified"
+    async def _start_psc(self) -> ProSanteConnect:
+        """The configured Pro Santé Connect, or the development simulator on loopback."""
+        psc = self.settings.psc
+        redirect_uri = self.settings.service.url + CALLBACK_PATH
+        if not psc.simulated:
+            config = PscClientConfig(psc.issuer, psc.client_id, psc.client_secret, redirect_uri,
+                                     psc.discovery_url)
+            return ProSanteConnect(config, self._http)
+        log.warning("no Pro Santé Connect issuer configured: using the development simulator")
+        simulator = PscSimulator(client_id="confrere-dev",
+                                 client_secret=self.settings.secrets.psc_simulator_client_secret,
+                                 base_url=f"http://127.0.0.1:{psc.simulator_port}")
+        self._simulator_runner = web.AppRunner(simulator.app(), access_log=None)
+        await self._simulator_runner.setup()
+        await web.TCPSite(self._simulator_runner, "127.0.0.1", psc.simulator_port).start()
+        self.services.extra["psc_simulator"] = simulator
+        config = PscClientConfig(simulator.issuer, simulator.client_id, simulator.client_secret,
+                                 redirect_uri)
+        return ProSanteConnect(config, self._http)
+
+    async def _record_onboarding_room(self, inviter: str, room_id: str) -> None:
+        """A practitioner opened a direct conversation with the bot: their onboarding room."""
+        await self.verification.add_onboarding_room(inviter, room_id)
 
     async def _ghost_exists(self, user_id: str) -> bool:
         """Synapse asks about an unknown ghost: create it if it names a national identifier."""

@@ -6,9 +6,10 @@ The list below is the whole registry: read it to know what the bot can do.
 from __future__ import annotations
 
 from bridge.commands import CommandRouter
+from bridge.handlers import admin, verification
 from bridge.handlers import help as help_handler
 
-FEATURES = (help_handler,)
+FEATURES = (help_handler, verification, admin)
 
 
 def build_router(services: object = None) -> CommandRouter:

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import aiohttp
 from nio import (
@@ -75,6 +75,8 @@ class Bot:
         self.ready = asyncio.Event()
         self._sync_task: asyncio.Task | None = None
         self._seen: dict[str, None] = {}
+        # Told about each direct conversation the bot accepts (onboarding rooms).
+        self.on_direct_conversation: Callable[[str, str], Awaitable[None]] | None = None
 
     @property
     def device_id(self) -> str | None:
@@ -105,7 +107,6 @@ class Bot:
                 device_token=session["access_token"], as_token=self.as_token,
                 keys=CrossSigningKeys.load_or_create(self.data_dir / "cross_signing.json"),
             )
-        await self.client.set_displayname(self.display_name)
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
         self.client.add_event_callback(self._on_text, RoomMessageText)
         self.client.add_event_callback(self._on_undecryptable, MegolmEvent)
@@ -135,6 +136,18 @@ class Bot:
             content.update(format="org.matrix.custom.html", formatted_body=html)
         await self.client.room_send(room_id, "m.room.message", content,
                                     ignore_unverified_devices=True)
+
+    async def create_room(self, name: str, invite: list[str]) -> str:
+        """An encrypted private room (e.g. the administrators' room); returns its id."""
+        assert self.client is not None
+        response = await self.client.room_create(
+            name=name, invite=invite,
+            initial_state=[{"type": "m.room.encryption", "state_key": "",
+                            "content": {"algorithm": "m.megolm.v1.aes-sha2"}}],
+        )
+        if not hasattr(response, "room_id"):
+            raise RuntimeError(f"could not create room: {getattr(response, 'message', response)}")
+        return response.room_id
 
     async def _login_once(self, http: aiohttp.ClientSession) -> dict[str, str]:
         """Appservice login for the sender user: no password, one device for good."""
@@ -197,6 +210,8 @@ class Bot:
             log.info("declining a non-direct invite to %s", room.room_id)
             await self.client.room_leave(room.room_id)
             return
+        if self.on_direct_conversation is not None:
+            await self.on_direct_conversation(event.sender, room.room_id)
         result = await self.client.join(room.room_id)
         log.info("joined direct conversation %s (%s)", room.room_id, type(result).__name__)
 

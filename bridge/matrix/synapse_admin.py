@@ -68,3 +68,12 @@ async def whoami(http: aiohttp.ClientSession, homeserver_url: str, token: str) -
     url = f"{homeserver_url.rstrip('/')}/_matrix/client/v3/account/whoami"
     async with http.get(url, headers={"Authorization": f"Bearer {token}"}) as response:
         return await _json(response)
+
+
+async def set_display_name(http: aiohttp.ClientSession, homeserver_url: str, admin_token: str,
+                           user_id: str, display_name: str) -> None:
+    """Users cannot change their display name (it is the verified badge): the service does."""
+    url = f"{homeserver_url.rstrip('/')}/_synapse/admin/v2/users/{user_id}"
+    async with http.put(url, json={"displayname": display_name},
+                        headers={"Authorization": f"Bearer {admin_token}"}) as response:
+        await _json(response)

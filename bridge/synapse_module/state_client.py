@@ -16,7 +16,9 @@ class UserStateClient:
     """Fetches `GET <service>/_confrere/internal/v1/users/<user_id>` with the shared secret.
 
     Answers are cached for `cache_seconds`; failures are not cached, so the next action asks
-    again. Any failure returns None, which the rules treat as "refuse" (fail closed).
+    again. Any failure returns None, which the rules treat as "refuse" (fail closed). The
+    service drops a cached answer through the module's invalidation endpoint when a state
+    changes; `hits`/`misses` feed the benchmark's cache hit rate.
     """
 
     def __init__(self, http_client: Any, service_url: str, secret: str, cache_seconds: float,
@@ -28,24 +30,28 @@ class UserStateClient:
         self._timeout = timeout_seconds
         self._clock = clock
         self._cache: dict[str, tuple[float, UserState]] = {}
+        self.hits = 0
+        self.misses = 0
 
     def forget(self, user_id: str | None = None) -> None:
-        """Drop a cached answer (or all): the service tells us when a state changes."""
+        """Drop a cached answer (or all)."""
         if user_id is None:
             self._cache.clear()
         else:
             self._cache.pop(user_id, None)
 
-    async def get(self, user_id: str) -> UserState | None:
+    async def get(self, user_id: str, *, fresh: bool = False) -> UserState | None:
         now = time.monotonic()
         cached = self._cache.get(user_id)
-        if cached is not None and cached[0] > now:
+        if not fresh and cached is not None and cached[0] > now:
+            self.hits += 1
             return cached[1]
+        self.misses += 1
         try:
-            body = await self._fetch(user_id)
-            state = UserState(user_id=user_id, verification=str(body["verification"]))
+            state = _parse(user_id, await self._fetch(user_id))
         except Exception:  # noqa: BLE001 - any failure means "not known": fail closed
             logger.warning("Confrère service did not answer for a user state; refusing")
+            self._cache.pop(user_id, None)
             return None
         self._cache[user_id] = (now + self._ttl, state)
         return state
@@ -63,3 +69,13 @@ class UserStateClient:
             deferred=defer.ensureDeferred(request), timeout=self._timeout, clock=self._clock
         )
         return await deferred
+
+
+def _parse(user_id: str, body: dict) -> UserState:
+    verification = body["verification"]
+    rooms = body.get("onboarding_rooms") or []
+    if not isinstance(verification, str) or not isinstance(rooms, list):
+        raise ValueError("malformed user state")
+    return UserState(user_id=user_id, verification=verification,
+                     onboarding_rooms=frozenset(str(r) for r in rooms),
+                     administrator=bool(body.get("administrator", False)))

@@ -7,7 +7,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-StateLookup = Callable[[str], Awaitable[str]]
+StateLookup = Callable[[str], Awaitable[dict]]
 
 
 class InternalAPI:
@@ -24,4 +24,4 @@ class InternalAPI:
         if not hmac.compare_digest(token, self._secret):
             return web.json_response({"errcode": "M_FORBIDDEN", "error": "bad secret"}, status=403)
         user_id = request.match_info["user_id"]
-        return web.json_response({"user_id": user_id, "verification": await self._state_of(user_id)})
+        return web.json_response(await self._state_of(user_id))

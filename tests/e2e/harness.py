@@ -8,8 +8,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from datetime import datetime, timezone
+
 import aiohttp
 
+from bridge.accounts.models import Account
 from bridge.config import Settings, load_settings, write_default_config
 from bridge.homeserver import render_synapse_config
 from bridge.matrix.synapse_admin import register_with_shared_secret
@@ -28,6 +31,7 @@ def stack_environment(backend_urls: dict[str, str] | None = None) -> dict[str, s
     env = {
         "CONFRERE_SYNAPSE__PORT": str(free_port()),
         "CONFRERE_SERVICE__PORT": str(free_port()),
+        "CONFRERE_PSC__SIMULATOR_PORT": str(free_port()),
         "CONFRERE_SYNAPSE__RELAXED_RATE_LIMITS": "true",
         "CONFRERE_ACCESS_RULES__CACHE_SECONDS": "1",
         "CONFRERE_ACCESS_RULES__TIMEOUT_SECONDS": "3",
@@ -84,6 +88,28 @@ class Stack:
                 username, password,
             )
         return answer["user_id"], password
+
+    async def add_account(self, user_id: str, first_name: str = "Camille",
+                          last_name: str = "Bernard", state: str = "unverified",
+                          declared: str | None = None) -> None:
+        """The Confrère profile the signup flow would have stored for `user_id`."""
+        now = datetime.now(timezone.utc)
+        async with self.service.database.session() as session, session.begin():
+            session.add(Account(
+                user_id=user_id, first_name=first_name, last_name=last_name,
+                email=f"{user_id[1:].split(':')[0]}@example.org", exercise_mode="liberal",
+                declared_identifier=declared, declared_identifier_type="RPPS" if declared else None,
+                terms_version="test", terms_accepted_at=now, privacy_version="test",
+                privacy_accepted_at=now, verification_state=state,
+            ))
+
+    async def practitioner(self, prefix: str = "user", *, verified: bool,
+                           **account) -> TestClient:
+        """A logged-in client with a Confrère account, verified or not."""
+        client = await self.client(prefix)
+        await self.add_account(client.user_id, state="verified" if verified else "unverified",
+                               **account)
+        return client
 
     async def client(self, prefix: str = "user") -> TestClient:
         user_id, password = await self.register(prefix)

@@ -1,0 +1,86 @@
+"""`!admin …`: identity review by the administrators, only in their room with the bot.
+
+`!admin verifications` lists pending requests; `!admin approuver @user`,
+`!admin refuser @user <raison>`, `!admin revoquer @user <raison>` decide. Every decision goes
+through `VerificationService`, so it is audited and the practitioner is told.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bridge.commands import Command, CommandContext, CommandRouter
+from bridge.verification.effects import ADMIN_ROOM_KEY
+from bridge.verification.service import NoAccount
+
+USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-:\[\]]+$")
+USAGE = ("Commandes : !admin verifications · !admin approuver @utilisateur · "
+         "!admin refuser @utilisateur <raison> · !admin revoquer @utilisateur <raison>")
+
+
+async def admin(ctx: CommandContext) -> None:
+    services = ctx.services
+    verification = services.verification
+    if ctx.sender not in services.settings.administrators:
+        await ctx.reply("Cette commande est réservée aux administrateurs.\n(Administrators only.)")
+        return
+    if ctx.room_id != await verification.get_value(ADMIN_ROOM_KEY):
+        await ctx.reply("Les commandes d'administration se donnent dans le salon "
+                        "« Administration Confrère ».")
+        return
+    verb, _, rest = ctx.args.partition(" ")
+    verb = verb.lower()
+    if verb in ("verifications", "vérifications", "pending"):
+        await list_pending(ctx)
+        return
+    target, _, reason = rest.strip().partition(" ")
+    reason = reason.strip()
+    if verb not in ("approuver", "approve", "refuser", "refuse", "revoquer", "révoquer", "revoke"):
+        await ctx.reply(USAGE)
+        return
+    if not USER_ID.match(target):
+        await ctx.reply(f"Identifiant Matrix attendu (ex. @camille.bernard:serveur).\n{USAGE}")
+        return
+    if verb not in ("approuver", "approve") and not reason:
+        await ctx.reply("Merci d'indiquer la raison ; elle sera transmise au praticien.")
+        return
+    if len(reason) > 500:
+        await ctx.reply("Raison trop longue (500 caractères au plus).")
+        return
+    try:
+        if verb in ("approuver", "approve"):
+            await verification.verify(target, "manual", ctx.sender)
+            done = "approuvée"
+        elif verb in ("refuser", "refuse"):
+            await verification.refuse(target, "manual", ctx.sender, reason)
+            done = "refusée"
+        else:
+            await verification.revoke(target, ctx.sender, reason)
+            done = "révoquée"
+    except NoAccount:
+        await ctx.reply(f"Aucun compte Confrère pour {target}.")
+        return
+    await ctx.reply(f"Vérification de {target} {done}. Le praticien est prévenu.")
+
+
+async def list_pending(ctx: CommandContext) -> None:
+    pending = await ctx.services.verification.pending()
+    if not pending:
+        await ctx.reply("Aucune vérification en attente.")
+        return
+    lines = [f"{len(pending)} vérification(s) en attente :"]
+    for request in pending:
+        account = await ctx.services.verification.account(request.user_id)
+        names = f"{account.first_name} {account.last_name}" if account else "?"
+        declared = account.declared_identifier if account and account.declared_identifier else "—"
+        lines.append(f"• {request.user_id} — {names} — RPPS/ADELI déclaré : {declared} — "
+                     f"{request.method}, depuis le {request.created_at:%d/%m/%Y %H:%M}")
+    await ctx.reply("\n".join(lines))
+
+
+def register(router: CommandRouter) -> None:
+    router.register(Command(
+        name="admin", handler=admin, usage="verifications|approuver|refuser|revoquer …",
+        section="Administration", help_fr="revue des vérifications d'identité (administrateurs)",
+        help_en="identity review (administrators)",
+    ))

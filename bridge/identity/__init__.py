@@ -1,0 +1,1 @@
+"""Identity providers and the comparison of a proven identity with an account."""

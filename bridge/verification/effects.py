@@ -1,0 +1,107 @@
+"""What follows a verification decision: the badge, the module's cache, the messages.
+
+Each effect is a small listener; the service registers them on `VerificationService`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from bridge.verification.service import Decision, VerificationService
+
+if TYPE_CHECKING:
+    from bridge.config import Settings
+    from bridge.matrix.bot import Bot
+
+log = logging.getLogger(__name__)
+
+ADMIN_ROOM_KEY = "admin_room_id"
+
+OUTCOME_FR = {
+    "verified": "Bonne nouvelle : votre identité est vérifiée. Vous pouvez maintenant écrire à "
+                "vos confrères vérifiés, créer des conversations et des dossiers patients.",
+    "refused": "Votre vérification d'identité est refusée : {reason}. Vous pouvez demander une "
+               "vérification manuelle avec !verifier manuel.",
+    "revoked": "Votre vérification d'identité a été révoquée : {reason}. Contactez le support "
+               "Confrère si vous pensez qu'il s'agit d'une erreur.",
+    "pending": "Votre demande de vérification manuelle est enregistrée. Un administrateur "
+               "l'examinera ; cela peut prendre jusqu'à 24 heures. Je vous préviendrai ici.",
+}
+
+
+class VerificationEffects:
+    def __init__(self, settings: "Settings", verification: VerificationService,
+                 http: aiohttp.ClientSession, admin_token: str, bot: "Bot",
+                 display_name_for=None) -> None:
+        self.settings = settings
+        self.verification = verification
+        self.http = http
+        self.admin_token = admin_token
+        self.bot = bot
+        self.display_name_for = display_name_for
+
+    def register(self) -> None:
+        for listener in (self.forget_cached_state, self.set_badge, self.tell_practitioner,
+                         self.tell_administrators):
+            self.verification.listeners.append(listener)
+
+    async def forget_cached_state(self, decision: Decision) -> None:
+        """Tell the Synapse module to drop its cached answer for this user now."""
+        async with self.http.post(
+            f"{self.settings.synapse.url}/_synapse/client/confrere/invalidate",
+            json={"user_id": decision.user_id},
+            headers={"Authorization": f"Bearer {self.settings.secrets.module_secret}"},
+        ) as response:
+            if response.status != 200:
+                log.warning("module cache invalidation answered %s", response.status)
+
+    async def set_badge(self, decision: Decision) -> None:
+        """Verified: "Dr Prénom NOM — Spécialité, Ville" from the directory, or the names."""
+        if decision.state != "verified":
+            return
+        account = await self.verification.account(decision.user_id)
+        if account is None:
+            return
+        name = None
+        if self.display_name_for is not None and account.national_id:
+            name = await self.display_name_for(account.national_id)
+        name = name or f"{account.first_name} {account.last_name.upper()}"
+        async with self.http.put(
+            f"{self.settings.synapse.url}/_synapse/admin/v2/users/{decision.user_id}",
+            json={"displayname": name},
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+        ) as response:
+            if response.status not in (200, 201):
+                log.warning("setting the verified display name answered %s", response.status)
+
+    async def tell_practitioner(self, decision: Decision) -> None:
+        rooms = (await self.verification.state_for_rules(decision.user_id))["onboarding_rooms"]
+        account = await self.verification.account(decision.user_id)
+        room_id = (account.onboarding_room_id if account and account.onboarding_room_id
+                   else (rooms[-1] if rooms else None))
+        if room_id is None:
+            return
+        text = OUTCOME_FR[decision.state].format(reason=decision.reason or "motif non précisé")
+        await self.bot.send_text(room_id, text)
+
+    async def tell_administrators(self, decision: Decision) -> None:
+        if decision.state != "pending":
+            return
+        room_id = await self.verification.get_value(ADMIN_ROOM_KEY)
+        if room_id:
+            await self.bot.send_text(
+                room_id, f"Nouvelle demande de vérification ({decision.method}) de "
+                         f"{decision.user_id}. Voir : !admin verifications")
+
+
+async def ensure_admin_room(verification: VerificationService, bot: "Bot",
+                            administrators: tuple[str, ...]) -> str:
+    """The encrypted room where administrators give the bot `!admin` commands."""
+    room_id = await verification.get_value(ADMIN_ROOM_KEY)
+    if room_id is None:
+        room_id = await bot.create_room("Administration Confrère", list(administrators))
+        await verification.set_value(ADMIN_ROOM_KEY, room_id)
+    return room_id

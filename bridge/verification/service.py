@@ -1,0 +1,199 @@
+"""Verification state transitions, each recorded in the audit log, then announced.
+
+unverified → pending → verified | refused; verified → revoked. The state is on the account;
+listeners (display name, module cache, messages to the practitioner and administrators, and
+later "guests become members") run after the decision is committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Awaitable, Callable
+
+from sqlalchemy import select
+
+from bridge.accounts.models import Account
+from bridge.storage.database import Database
+from bridge.verification.models import (
+    AuditEntry,
+    OnboardingRoom,
+    ServiceValue,
+    VerificationRequest,
+)
+
+log = logging.getLogger(__name__)
+
+
+class NoAccount(LookupError):
+    """The Matrix user has no Confrère account (was not created by the signup flow)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    user_id: str
+    state: str  # pending | verified | refused | revoked
+    method: str | None
+    actor: str
+    reason: str | None = None
+    national_id: str | None = None
+
+
+Listener = Callable[[Decision], Awaitable[None]]
+
+
+def evidence_digest(evidence: dict | None) -> str | None:
+    if not evidence:
+        return None
+    canonical = json.dumps(evidence, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class VerificationService:
+    def __init__(self, database: Database, administrators: tuple[str, ...] = ()) -> None:
+        self.db = database
+        self.administrators = administrators
+        self.listeners: list[Listener] = []
+
+    # -- what the access rules ask ------------------------------------------------------
+    async def state_for_rules(self, user_id: str) -> dict:
+        async with self.db.session() as session:
+            account = (await session.execute(
+                select(Account).where(Account.user_id == user_id))).scalar_one_or_none()
+            rooms = (await session.execute(
+                select(OnboardingRoom.room_id).where(OnboardingRoom.user_id == user_id)
+            )).scalars().all()
+        onboarding = set(rooms)
+        if account is not None and account.onboarding_room_id:
+            onboarding.add(account.onboarding_room_id)
+        return {
+            "user_id": user_id,
+            "verification": account.verification_state if account else "unverified",
+            "onboarding_rooms": sorted(onboarding),
+            "administrator": user_id in self.administrators,
+        }
+
+    async def add_onboarding_room(self, user_id: str, room_id: str) -> None:
+        async with self.db.session() as session, session.begin():
+            exists = (await session.execute(select(OnboardingRoom).where(
+                OnboardingRoom.user_id == user_id, OnboardingRoom.room_id == room_id))).first()
+            if not exists:
+                session.add(OnboardingRoom(user_id=user_id, room_id=room_id))
+
+    async def account(self, user_id: str) -> Account | None:
+        async with self.db.session() as session:
+            return (await session.execute(
+                select(Account).where(Account.user_id == user_id))).scalar_one_or_none()
+
+    # -- transitions ----------------------------------------------------------------------
+    async def request(self, user_id: str, method: str, evidence: dict | None = None) -> int:
+        """Open a pending request (manual review, document check); returns its id."""
+        async with self.db.session() as session, session.begin():
+            account = await self._account_for_update(session, user_id)
+            if account.verification_state != "verified":
+                account.verification_state = "pending"
+            request = VerificationRequest(user_id=user_id, method=method, status="pending",
+                                          evidence=evidence or {})
+            session.add(request)
+            session.add(AuditEntry(user_id=user_id, action="requested", method=method,
+                                   actor=user_id, evidence_sha256=evidence_digest(evidence)))
+            await session.flush()
+            request_id = request.id
+        await self._announce(Decision(user_id, "pending", method, user_id))
+        return request_id
+
+    async def verify(self, user_id: str, method: str, actor: str, *,
+                     national_id: str | None = None, evidence: dict | None = None) -> Decision:
+        async with self.db.session() as session, session.begin():
+            account = await self._account_for_update(session, user_id)
+            account.verification_state = "verified"
+            if national_id:
+                account.national_id = national_id
+            await self._close_pending(session, user_id, "verified", actor, None, method, evidence)
+            session.add(AuditEntry(user_id=user_id, action="verified", method=method, actor=actor,
+                                   evidence_sha256=evidence_digest(evidence)))
+            decision = Decision(user_id, "verified", method, actor, None, account.national_id)
+        await self._announce(decision)
+        return decision
+
+    async def refuse(self, user_id: str, method: str | None, actor: str, reason: str, *,
+                     evidence: dict | None = None) -> Decision:
+        async with self.db.session() as session, session.begin():
+            account = await self._account_for_update(session, user_id)
+            if account.verification_state != "verified":
+                account.verification_state = "refused"
+            await self._close_pending(session, user_id, "refused", actor, reason, method, evidence)
+            session.add(AuditEntry(user_id=user_id, action="refused", method=method, actor=actor,
+                                   reason=reason, evidence_sha256=evidence_digest(evidence)))
+        decision = Decision(user_id, "refused", method, actor, reason)
+        await self._announce(decision)
+        return decision
+
+    async def revoke(self, user_id: str, actor: str, reason: str) -> Decision:
+        async with self.db.session() as session, session.begin():
+            account = await self._account_for_update(session, user_id)
+            account.verification_state = "revoked"
+            session.add(AuditEntry(user_id=user_id, action="revoked", actor=actor, reason=reason))
+        decision = Decision(user_id, "revoked", None, actor, reason)
+        await self._announce(decision)
+        return decision
+
+    async def pending(self) -> list[VerificationRequest]:
+        async with self.db.session() as session:
+            return list((await session.execute(
+                select(VerificationRequest).where(VerificationRequest.status == "pending")
+                .order_by(VerificationRequest.created_at))).scalars().all())
+
+    async def audit(self, user_id: str) -> list[AuditEntry]:
+        async with self.db.session() as session:
+            return list((await session.execute(
+                select(AuditEntry).where(AuditEntry.user_id == user_id)
+                .order_by(AuditEntry.id))).scalars().all())
+
+    # -- small durable values ---------------------------------------------------------------
+    async def get_value(self, key: str) -> str | None:
+        async with self.db.session() as session:
+            row = await session.get(ServiceValue, key)
+            return row.value if row else None
+
+    async def set_value(self, key: str, value: str) -> None:
+        async with self.db.session() as session, session.begin():
+            row = await session.get(ServiceValue, key)
+            if row is None:
+                session.add(ServiceValue(key=key, value=value))
+            else:
+                row.value = value
+
+    # -- helpers ----------------------------------------------------------------------------
+    async def _account_for_update(self, session, user_id: str) -> Account:
+        account = (await session.execute(
+            select(Account).where(Account.user_id == user_id))).scalar_one_or_none()
+        if account is None:
+            raise NoAccount(user_id)
+        return account
+
+    async def _close_pending(self, session, user_id: str, status: str, actor: str,
+                             reason: str | None, method: str | None, evidence: dict | None) -> None:
+        now = datetime.now(timezone.utc)
+        pending = (await session.execute(select(VerificationRequest).where(
+            VerificationRequest.user_id == user_id,
+            VerificationRequest.status == "pending"))).scalars().all()
+        if not pending and method:
+            pending = [VerificationRequest(user_id=user_id, method=method, evidence=evidence or {})]
+            session.add(pending[0])
+        for request in pending:
+            request.status, request.decided_by, request.decided_at = status, actor, now
+            request.reason = reason
+            if method and request.method == method and evidence:
+                request.evidence = evidence
+
+    async def _announce(self, decision: Decision) -> None:
+        for listener in self.listeners:
+            try:
+                await listener(decision)
+            except Exception:  # noqa: BLE001 - a failing listener must not undo a decision
+                log.exception("verification listener %s failed for a %s decision",
+                              getattr(listener, "__name__", listener), decision.state)

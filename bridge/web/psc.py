@@ -1,0 +1,106 @@
+"""Pro Santé Connect pages: the one-time link from the bot, and the provider's callback.
+
+`GET /verification/psc?t=<link>` spends the link (single use, bound to one account), opens an
+OIDC session (state, nonce, PKCE verifier kept server-side under the hashed state) and
+redirects to PSC. `GET /verification/psc/callback` spends the state, validates everything,
+compares the proven identity with the account, decides, and says so in French.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+from html import escape
+
+from aiohttp import web
+
+from bridge.identity.matching import match_account
+from bridge.identity.psc import PscError, ProSanteConnect, pkce_pair, proven_identity
+from bridge.verification import tokens
+from bridge.verification.service import VerificationService
+
+log = logging.getLogger(__name__)
+
+LINK_PURPOSE = "psc_link"
+STATE_PURPOSE = "psc_state"
+START_PATH = "/verification/psc"
+CALLBACK_PATH = "/verification/psc/callback"
+
+
+def page(title: str, body_html: str, status: int = 200) -> web.Response:
+    html = f"""<!doctype html><html lang="fr"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)} — Confrère</title></head>
+<body><main><h1>{escape(title)}</h1>{body_html}</main></body></html>"""
+    return web.Response(text=html, content_type="text/html", status=status)
+
+
+class PscPages:
+    def __init__(self, psc: ProSanteConnect, verification: VerificationService) -> None:
+        self.psc = psc
+        self.verification = verification
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get(START_PATH, self.start), web.get(CALLBACK_PATH, self.callback)]
+
+    async def start(self, request: web.Request) -> web.Response:
+        link = await tokens.consume(self.verification.db, LINK_PURPOSE, request.query.get("t", ""))
+        if link is None or not link.user_id:
+            return page("Lien expiré ou déjà utilisé",
+                        "<p>Ce lien de vérification n'est plus valable (il ne sert qu'une fois "
+                        "et expire après quelques minutes). Demandez-en un nouveau au robot "
+                        "Confrère en lui écrivant <code>!verifier</code>.</p>", status=410)
+        verifier, challenge = pkce_pair()
+        nonce = secrets.token_urlsafe(24)
+        state = await tokens.issue(self.verification.db, STATE_PURPOSE, link.user_id,
+                                   timedelta(minutes=10),
+                                   {"nonce": nonce, "code_verifier": verifier})
+        try:
+            target = await self.psc.authorization_url(state, nonce, challenge)
+        except PscError as exc:
+            return page("Pro Santé Connect indisponible", f"<p>{escape(exc.reason_fr)}</p>", 503)
+        raise web.HTTPFound(target)
+
+    async def callback(self, request: web.Request) -> web.Response:
+        session = await tokens.consume(self.verification.db, STATE_PURPOSE,
+                                       request.query.get("state", ""))
+        if session is None or not session.user_id:
+            return page("Session inconnue ou expirée",
+                        "<p>Cette réponse de Pro Santé Connect ne correspond à aucune demande en "
+                        "cours (déjà utilisée, expirée ou venue d'ailleurs). Recommencez depuis "
+                        "le robot Confrère avec <code>!verifier</code>.</p>", status=400)
+        user_id = session.user_id
+        if "error" in request.query or not request.query.get("code"):
+            return page("Connexion interrompue",
+                        "<p>La connexion à Pro Santé Connect n'a pas abouti. Vous pouvez "
+                        "recommencer avec <code>!verifier</code>.</p>", status=400)
+        try:
+            answer = await self.psc.exchange_code(request.query["code"],
+                                                  session.data["code_verifier"])
+            claims = await self.psc.validate_id_token(answer["id_token"], session.data["nonce"])
+            info = await self.psc.userinfo(answer["access_token"], claims["sub"])
+            proven = proven_identity(info)
+        except PscError as exc:
+            log.warning("Pro Santé Connect answer refused: %s", exc)
+            return page("Vérification impossible", f"<p>{escape(exc.reason_fr)}</p>", 400)
+        account = await self.verification.account(user_id)
+        if account is None:
+            return page("Compte introuvable", "<p>Aucun compte Confrère pour cette demande.</p>",
+                        404)
+        evidence = {"provider": "psc", "national_id": proven.national_id, "sub": claims["sub"],
+                    "acr": claims.get("acr"), "profession": proven.profession_code}
+        result = match_account(account.first_name, account.last_name,
+                               account.declared_identifier, proven)
+        if not result.ok:
+            await self.verification.refuse(user_id, "psc", "Pro Santé Connect", result.reason_fr,
+                                           evidence=evidence)
+            return page("Identité non confirmée",
+                        f"<p>La vérification est refusée : {escape(result.reason_fr)}.</p>"
+                        "<p>Si c'est une erreur, demandez une vérification manuelle au robot "
+                        "Confrère : <code>!verifier manuel</code>.</p>", status=403)
+        await self.verification.verify(user_id, "psc", "Pro Santé Connect",
+                                       national_id=proven.national_id, evidence=evidence)
+        return page("Identité vérifiée",
+                    "<p>Merci ! Votre identité est vérifiée. Retournez dans votre client Matrix : "
+                    "vous pouvez maintenant échanger avec vos confrères vérifiés.</p>")
