@@ -19,6 +19,9 @@ from bridge.appservice.transactions import EventHook, EventProcessor, Transactio
 from bridge.bootstrap import AdminAccount, ensure_admin_account, exempt_bot
 from bridge.config import Settings
 from bridge.handlers import build_router
+from bridge.handlers.onboarding import WelcomeWorker
+from bridge.mail.outbox import OutboxWorker
+from bridge.mail.runtime import MailRuntime
 from bridge.matrix.bot import Bot
 from bridge.dev.psc_simulator import PscSimulator
 from bridge.identity.psc import ProSanteConnect, PscClientConfig
@@ -26,9 +29,12 @@ from bridge.matrix.synapse_admin import set_display_name
 from bridge.storage.database import Database
 from bridge.verification.effects import VerificationEffects, ensure_admin_room
 from bridge.verification.service import VerificationService
+from bridge.web.devmail import DevMailPage
 from bridge.web.internal import InternalAPI
 from bridge.web.pages import Pages
 from bridge.web.psc import CALLBACK_PATH, PscPages
+from bridge.web.signup import SignupPages
+from bridge.web.templating import STATIC
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,9 @@ class Services:
     bot: Bot | None = None
     admin: AdminAccount | None = None
     psc: ProSanteConnect | None = None
+    http: aiohttp.ClientSession | None = None
+    outbox: OutboxWorker | None = None
+    welcome: WelcomeWorker | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -56,13 +65,17 @@ class ConfrereService:
         self.router = build_router(self.services)
         self.processor = EventProcessor(self.database, event_hooks)
         self.bot: Bot | None = None
+        self.mail = MailRuntime(settings, self.database)
+        self.welcome = self.services.welcome = WelcomeWorker(self.services)
         self._runner: web.AppRunner | None = None
         self._simulator_runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
 
     async def start_http(self) -> None:
         await self.database.migrate()
-        self._http = aiohttp.ClientSession()
+        self._http = self.services.http = aiohttp.ClientSession()
+        await self.mail.start()
+        self.services.outbox = self.mail.outbox
         app = web.Application(client_max_size=2 * 1024 * 1024)
         appservice = AppserviceAPI(self.settings.secrets.hs_token,
                                    TransactionStore(self.database), self.processor,
@@ -72,6 +85,10 @@ class ConfrereService:
                                    self.verification.state_for_rules).routes())
         self.services.psc = await self._start_psc()
         app.add_routes(PscPages(self.services.psc, self.verification).routes())
+        app.add_routes(SignupPages(self.services).routes())
+        app.router.add_static("/static", STATIC)
+        if self.mail.catcher is not None:
+            app.add_routes(DevMailPage(self.mail.catcher).routes())
         app.add_routes(Pages(self.settings.synapse.client_url, self.settings.server_name,
                              self._health).routes())
         self._runner = web.AppRunner(app, access_log=None)
@@ -79,6 +96,7 @@ class ConfrereService:
         site = web.TCPSite(self._runner, self.settings.service.host, self.settings.service.port)
         await site.start()
         self.processor.start()
+        self.welcome.start()
         log.info("service listening on %s", self.settings.service.url)
 
     async def start_matrix(self) -> None:
@@ -96,11 +114,15 @@ class ConfrereService:
                                self.services.admin.access_token, self.settings.bot_user_id,
                                self.settings.bot.display_name)
         self.services.bot = self.bot
+        self.welcome.attach(self.bot)
+        self.welcome.poke()
         VerificationEffects(self.settings, self.verification, self._http,
                             self.services.admin.access_token, self.bot).register()
         await ensure_admin_room(self.verification, self.bot, self.settings.administrators)
 
     async def stop(self) -> None:
+        await self.welcome.stop()
+        await self.mail.stop()
         if self.bot is not None:
             await self.bot.stop()
             self.bot = None

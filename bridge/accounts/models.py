@@ -35,3 +35,6 @@ class Account(Base):
     national_id: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     # The onboarding conversation with the bot (the only room an unverified user may use).
     onboarding_room_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # When the bot's welcome reached the onboarding conversation (None: still to do; 0004).
+    welcome_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             nullable=True)

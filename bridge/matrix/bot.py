@@ -21,7 +21,9 @@ from nio import (
     InviteMemberEvent,
     MatrixRoom,
     MegolmEvent,
+    RoomCreateResponse,
     RoomMessageText,
+    RoomPreset,
 )
 
 from bridge.commands import CommandRouter
@@ -147,6 +149,18 @@ class Bot:
         )
         if not hasattr(response, "room_id"):
             raise RuntimeError(f"could not create room: {getattr(response, 'message', response)}")
+        return response.room_id
+
+    async def open_direct_conversation(self, user_id: str) -> str:
+        """Create an encrypted direct conversation inviting `user_id`; returns the room id."""
+        assert self.client is not None
+        response = await self.client.room_create(
+            is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat,
+            initial_state=[{"type": "m.room.encryption", "state_key": "",
+                            "content": {"algorithm": "m.megolm.v1.aes-sha2"}}],
+        )
+        if not isinstance(response, RoomCreateResponse):
+            raise RuntimeError(f"room creation failed: {getattr(response, 'status_code', '')}")
         return response.room_id
 
     async def _login_once(self, http: aiohttp.ClientSession) -> dict[str, str]:

@@ -1,0 +1,184 @@
+"""Creating a practitioner's account: the Matrix account on Synapse, then the `accounts` row,
+then the bot's welcome (queued: it survives an outage of Synapse or of the bot).
+
+`create_account` is the one way accounts are made — by the signup form after the e-mail code,
+and by Pro Santé Connect (which passes an already verified profile). It leaves nothing half
+made: if the database refuses the row, the Synapse account just created is deactivated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from bridge.accounts.localpart import candidates
+from bridge.accounts.models import Account
+from bridge.matrix.synapse_admin import SynapseAdminError, register_with_shared_secret
+
+log = logging.getLogger(__name__)
+
+SYNAPSE_TIMEOUT = 15
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """Everything the `accounts` row needs; the password is passed apart and never kept."""
+
+    first_name: str
+    last_name: str
+    email: str
+    exercise_mode: str
+    terms_version: str
+    terms_accepted_at: datetime
+    privacy_version: str
+    privacy_accepted_at: datetime
+    declared_identifier: str | None = None
+    declared_identifier_type: str | None = None
+    # Pro Santé Connect creates accounts already verified and linked to the directory.
+    verification_state: str = "unverified"
+    national_id: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class AccountCreationError(Exception):
+    """The account could not be created; `user_message` says what to do (French)."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+class HomeserverUnavailable(AccountCreationError):
+    def __init__(self) -> None:
+        super().__init__("Le serveur de messagerie ne répond pas pour le moment ; votre compte "
+                         "n'a pas été créé. Réessayez dans quelques minutes avec le même code.")
+
+
+class EmailAlreadyRegistered(AccountCreationError):
+    def __init__(self) -> None:
+        super().__init__("Un compte existe déjà avec cette adresse mail : connectez-vous avec "
+                         "Element, ou écrivez à l'administrateur si vous avez perdu l'accès.")
+
+
+async def create_account(services: Any, profile: NewAccount, password: str) -> Account:
+    """Register on Synapse with a readable, unique localpart, store the profile, queue the welcome.
+
+    Args:
+        services: the service's `Services` (settings, database, http, admin, welcome).
+        profile: the validated profile.
+        password: already checked against the policy; sent to Synapse only.
+    Raises:
+        AccountCreationError (or a subclass) with a message for the user.
+    """
+    settings, database = services.settings, services.database
+    async with database.session() as session:
+        taken = await session.scalar(select(func.count()).select_from(Account)
+                                     .where(Account.email == profile.email))
+    if taken:
+        raise EmailAlreadyRegistered()
+    user_id = await _register(services, profile, password)
+    account = Account(
+        user_id=user_id, first_name=profile.first_name, last_name=profile.last_name,
+        email=profile.email, exercise_mode=profile.exercise_mode,
+        declared_identifier=profile.declared_identifier,
+        declared_identifier_type=profile.declared_identifier_type,
+        terms_version=profile.terms_version, terms_accepted_at=profile.terms_accepted_at,
+        privacy_version=profile.privacy_version, privacy_accepted_at=profile.privacy_accepted_at,
+        verification_state=profile.verification_state, national_id=profile.national_id,
+    )
+    try:
+        async with database.session() as session:
+            session.add(account)
+            await session.commit()
+    except SQLAlchemyError as exc:
+        await _deactivate(services, user_id)
+        if isinstance(exc, IntegrityError):
+            raise EmailAlreadyRegistered() from exc
+        log.exception("could not store the new account %s; Synapse account deactivated", user_id)
+        raise AccountCreationError("Une erreur interne a empêché la création du compte ; rien "
+                                   "n'a été créé. Réessayez dans quelques minutes.") from exc
+    log.info("account %s created", user_id)
+    welcome = getattr(services, "welcome", None)
+    if welcome is not None:
+        welcome.poke()
+    return account
+
+
+def _reserved(settings: Any):
+    names = {settings.bot.localpart, settings.appservice.sender_localpart, "admin"}
+    prefix = settings.appservice.ghost_prefix
+
+    def reserved(localpart: str) -> bool:
+        return localpart in names or localpart.startswith(prefix)
+    return reserved
+
+
+async def _register(services: Any, profile: NewAccount, password: str) -> str:
+    settings, http = services.settings, services.http
+    for attempt, localpart in enumerate(candidates(profile.first_name, profile.last_name,
+                                                   _reserved(settings))):
+        if attempt >= 120:
+            break
+        try:
+            answer = await asyncio.wait_for(register_with_shared_secret(
+                http, settings.synapse.url, settings.secrets.registration_shared_secret,
+                localpart, password, displayname=profile.display_name,
+            ), SYNAPSE_TIMEOUT)
+        except SynapseAdminError as exc:
+            if exc.errcode in ("M_USER_IN_USE", "M_EXCLUSIVE", "M_INVALID_USERNAME"):
+                continue
+            if exc.errcode == "M_WEAK_PASSWORD":
+                raise AccountCreationError("Le serveur a refusé ce mot de passe (trop faible) : "
+                                           "recommencez l'inscription avec un autre.") from exc
+            log.warning("Synapse refused a registration: %s %s", exc.status, exc.errcode)
+            raise HomeserverUnavailable() from exc
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            log.warning("Synapse unreachable during a registration (%s)", type(exc).__name__)
+            raise HomeserverUnavailable() from exc
+        await _logout(services, answer.get("access_token"))
+        return answer["user_id"]
+    raise AccountCreationError("Impossible de trouver un identifiant libre ; écrivez à "
+                               "l'administrateur.")
+
+
+async def _logout(services: Any, token: str | None) -> None:
+    """Registration logs in a device; the practitioner will log in with their own client."""
+    if not token:
+        return
+    try:
+        async with services.http.post(
+            f"{services.settings.synapse.url}/_matrix/client/v3/logout",
+            headers={"Authorization": f"Bearer {token}"}, json={},
+            timeout=aiohttp.ClientTimeout(total=SYNAPSE_TIMEOUT),
+        ):
+            pass
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        log.warning("could not log out the registration device (left to expire)")
+
+
+async def _deactivate(services: Any, user_id: str) -> None:
+    """Undo a registration whose profile could not be stored (best effort, logged)."""
+    admin = getattr(services, "admin", None)
+    if admin is None:
+        log.error("cannot deactivate %s: no admin session", user_id)
+        return
+    try:
+        async with services.http.post(
+            f"{services.settings.synapse.url}/_synapse/admin/v1/deactivate/{user_id}",
+            headers={"Authorization": f"Bearer {admin.access_token}"}, json={"erase": True},
+            timeout=aiohttp.ClientTimeout(total=SYNAPSE_TIMEOUT),
+        ) as response:
+            if response.status != 200:
+                log.error("deactivating %s failed: HTTP %s", user_id, response.status)
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        log.error("deactivating %s failed: Synapse unreachable", user_id)

@@ -1,0 +1,149 @@
+"""The bot's welcome: an encrypted direct conversation with each new practitioner.
+
+Durable: an account whose `welcome_sent_at` is empty still needs its welcome. A worker opens
+the conversation (its id stored in `onboarding_room_id`, the one room an unverified user may
+use), and sends the welcome once the practitioner has joined from their client — only then
+does their device exist to receive the Megolm keys. Synapse or the bot being down just means
+the next pass retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from html import escape
+from typing import Any
+
+from nio import RoomMemberEvent, RoomSendResponse
+from sqlalchemy import select, update
+
+from bridge.accounts.models import Account
+from bridge.storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+WELCOME_TEXT = """Bonjour {first_name}, bienvenue sur Confrère !
+
+Votre compte est créé. Avant d'échanger avec vos confrères, une dernière étape est obligatoire : \
+la vérification de votre identité de professionnel de santé. D'ici là, vous ne pouvez écrire \
+qu'ici, au robot Confrère.
+
+Trois façons de la faire :
+1. Pro Santé Connect, avec l'application e-CPS ou votre carte CPS : le plus rapide.
+2. Votre carte CPS dans un lecteur branché sur votre ordinateur (commande confrere cps-verify).
+3. Une pièce d'identité (recto et verso) et un selfie envoyés dans cette conversation : \
+vérification manuelle, sous 24 heures.
+
+Écrivez !verifier ici pour commencer, ou !aide pour la liste des commandes."""
+
+WELCOME_HTML = """<p>Bonjour {first_name}, bienvenue sur <strong>Confrère</strong> !</p>
+<p>Votre compte est créé. Avant d'échanger avec vos confrères, une dernière étape est \
+obligatoire : <strong>la vérification de votre identité</strong> de professionnel de santé. \
+D'ici là, vous ne pouvez écrire qu'ici, au robot Confrère.</p>
+<p>Trois façons de la faire :</p>
+<ol>
+<li><strong>Pro Santé Connect</strong>, avec l'application e-CPS ou votre carte CPS : le plus rapide.</li>
+<li>Votre <strong>carte CPS</strong> dans un lecteur branché sur votre ordinateur \
+(commande <code>confrere cps-verify</code>).</li>
+<li>Une <strong>pièce d'identité</strong> (recto et verso) et un selfie envoyés dans cette \
+conversation : vérification manuelle, sous 24 heures.</li>
+</ol>
+<p>Écrivez <code>!verifier</code> ici pour commencer, ou <code>!aide</code> pour la liste des \
+commandes.</p>"""
+
+
+def welcome_content(first_name: str) -> dict:
+    return {"msgtype": "m.notice", "body": WELCOME_TEXT.format(first_name=first_name),
+            "format": "org.matrix.custom.html",
+            "formatted_body": WELCOME_HTML.format(first_name=escape(first_name))}
+
+
+class WelcomeWorker:
+    """Opens onboarding conversations and sends welcomes until each is done."""
+
+    def __init__(self, services: Any, poll_seconds: float = 5) -> None:
+        self.services = services
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="welcome")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def attach(self, bot: Any) -> None:
+        """Wake up when someone joins a room of the bot (a practitioner accepting the invite)."""
+        async def on_member(room, event: RoomMemberEvent) -> None:
+            if event.membership == "join" and event.state_key != bot.user_id:
+                self.poke()
+        bot.client.add_event_callback(on_member, RoomMemberEvent)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - retried at the next pass
+                log.exception("welcome pass failed; retrying")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            except asyncio.TimeoutError:
+                pass
+
+    async def run_once(self) -> None:
+        bot = self.services.bot
+        if bot is None or bot.client is None or not bot.ready.is_set():
+            return
+        async with self.services.database.session() as session:
+            waiting = list(await session.scalars(
+                select(Account).where(Account.welcome_sent_at.is_(None))
+                .order_by(Account.id).limit(100)))
+        for account in waiting:
+            try:
+                await self._advance(bot, account)
+            except Exception as exc:  # noqa: BLE001 - one account's trouble must not block others
+                log.warning("welcome for %s postponed (%s)", account.user_id, type(exc).__name__)
+
+    async def _advance(self, bot: Any, account: Account) -> None:
+        if account.onboarding_room_id is None:
+            room_id = await bot.open_direct_conversation(account.user_id)
+            await self._store(account.id, onboarding_room_id=room_id)
+            log.info("onboarding conversation %s opened for %s", room_id, account.user_id)
+            return
+        room = bot.client.rooms.get(account.onboarding_room_id)
+        if room is None or account.user_id not in room.users \
+                or account.user_id in room.invited_users:
+            return  # not joined yet: the welcome waits for their device
+        if not await self._devices_known(bot.client, account.user_id):
+            return
+        response = await bot.client.room_send(
+            account.onboarding_room_id, "m.room.message", welcome_content(account.first_name),
+            tx_id=f"confrere-welcome-{account.id}", ignore_unverified_devices=True)
+        if not isinstance(response, RoomSendResponse):
+            raise RuntimeError(f"send failed: {getattr(response, 'status_code', '')}")
+        await self._store(account.id, welcome_sent_at=utcnow())
+        log.info("welcome sent to %s", account.user_id)
+
+    @staticmethod
+    async def _devices_known(client: Any, user_id: str) -> bool:
+        """The practitioner's devices must be known, or they could not decrypt the welcome."""
+        if not list(client.device_store.active_user_devices(user_id)):
+            client.users_for_key_query.add(user_id)
+        if client.should_query_keys:
+            await client.keys_query()
+        return bool(list(client.device_store.active_user_devices(user_id)))
+
+    async def _store(self, account_id: int, **values) -> None:
+        async with self.services.database.session() as session:
+            await session.execute(update(Account).where(Account.id == account_id).values(**values))
+            await session.commit()
