@@ -150,7 +150,8 @@ class PscSimulator:
     def _client_ok(self, request: web.Request, form) -> bool:
         header = request.headers.get("Authorization", "")
         if header.startswith("Basic "):
-            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            decoded = base64.b64decode(header[6:]).decode()
+            user, _, password = (urllib.parse.unquote(p) for p in decoded.partition(":"))
         else:
             user, password = str(form.get("client_id", "")), str(form.get("client_secret", ""))
         return (hmac.compare_digest(user.encode(), self.client_id.encode())

@@ -85,8 +85,7 @@ class ProSanteConnect:
 
     async def exchange_code(self, code: str, code_verifier: str) -> dict:
         endpoint = (await self.metadata())["token_endpoint"]
-        auth = aiohttp.BasicAuth(self.config.client_id, self.config.client_secret)
-        async with self._http.post(endpoint, auth=auth, data={
+        async with self._http.post(endpoint, headers={"Authorization": self._basic_auth()}, data={
             "grant_type": "authorization_code", "code": code,
             "redirect_uri": self.config.redirect_uri, "code_verifier": code_verifier,
         }) as response:
@@ -95,6 +94,12 @@ class ProSanteConnect:
                 raise PscError("Pro Santé Connect a refusé la connexion ; recommencez.",
                                f"token endpoint answered {response.status}")
             return body
+
+    def _basic_auth(self) -> str:
+        """client_secret_basic (RFC 6749 §2.3.1: each part form-encoded, then base64)."""
+        pair = (urllib.parse.quote(self.config.client_id, safe="") + ":"
+                + urllib.parse.quote(self.config.client_secret, safe=""))
+        return "Basic " + base64.b64encode(pair.encode()).decode()
 
     async def validate_id_token(self, id_token: str, nonce: str) -> dict:
         """Signature, issuer, audience, expiry, nonce and `acr == eidas1`, or PscError."""

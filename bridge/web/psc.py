@@ -59,7 +59,7 @@ class PscPages:
         try:
             target = await self.psc.authorization_url(state, nonce, challenge)
         except PscError as exc:
-            return page("Pro Santé Connect indisponible", f"<p>{escape(exc.reason_fr)}</p>", 503)
+            return page("Pro Santé Connect indisponible", f"<p>{escape(exc.reason_fr, quote=False)}</p>", 503)
         raise web.HTTPFound(target)
 
     async def callback(self, request: web.Request) -> web.Response:
@@ -83,7 +83,7 @@ class PscPages:
             proven = proven_identity(info)
         except PscError as exc:
             log.warning("Pro Santé Connect answer refused: %s", exc)
-            return page("Vérification impossible", f"<p>{escape(exc.reason_fr)}</p>", 400)
+            return page("Vérification impossible", f"<p>{escape(exc.reason_fr, quote=False)}</p>", 400)
         account = await self.verification.account(user_id)
         if account is None:
             return page("Compte introuvable", "<p>Aucun compte Confrère pour cette demande.</p>",
@@ -96,7 +96,7 @@ class PscPages:
             await self.verification.refuse(user_id, "psc", "Pro Santé Connect", result.reason_fr,
                                            evidence=evidence)
             return page("Identité non confirmée",
-                        f"<p>La vérification est refusée : {escape(result.reason_fr)}.</p>"
+                        f"<p>La vérification est refusée : {escape(result.reason_fr, quote=False)}.</p>"
                         "<p>Si c'est une erreur, demandez une vérification manuelle au robot "
                         "Confrère : <code>!verifier manuel</code>.</p>", status=403)
         await self.verification.verify(user_id, "psc", "Pro Santé Connect",

@@ -1,0 +1,40 @@
+"""The Pro Santé Connect path as a practitioner clicks it, in headless Chromium."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from tests.e2e import psc_flow
+from tests.e2e.test_verification import CAMILLE, onboarding, state_of
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+async def test_psc_link_in_a_real_browser(stack, tmp_path):
+    playwright_api = pytest.importorskip("playwright.async_api")
+    camille, dm = await onboarding(stack, "camille", **CAMILLE)
+    link = psc_flow.link_in((await camille.ask(dm, stack.bot_id, "!verifier")).body)
+    started = time.perf_counter()
+    async with playwright_api.async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.goto(link)
+            assert "Pro Santé Connect" in await page.title()
+            await page.get_by_role("button", name="Camille Bernard").click()
+            await page.wait_for_url("**/verification/psc/callback**")
+            heading = await page.locator("h1").inner_text()
+            await page.screenshot(path=str(tmp_path / "psc-done.png"))
+        finally:
+            await browser.close()
+    elapsed = time.perf_counter() - started
+    print(f"\nPSC verification in the browser: {elapsed:.2f} s from link to result page")
+    assert heading == "Identité vérifiée"
+    assert await state_of(stack, camille.user_id) == "verified"
