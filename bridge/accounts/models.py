@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import Boolean, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bridge.storage.models import Base, utcnow
@@ -35,6 +35,7 @@ class Account(Base):
     national_id: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     # The onboarding conversation with the bot (the only room an unverified user may use).
     onboarding_room_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    # When the bot's welcome reached the onboarding conversation (None: still to do; 0004).
+    # The bot still has to welcome this account (set by `create_account`; 0004), and when it did.
+    welcome_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     welcome_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                              nullable=True)

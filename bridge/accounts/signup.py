@@ -95,6 +95,7 @@ async def create_account(services: Any, profile: NewAccount, password: str) -> A
         terms_version=profile.terms_version, terms_accepted_at=profile.terms_accepted_at,
         privacy_version=profile.privacy_version, privacy_accepted_at=profile.privacy_accepted_at,
         verification_state=profile.verification_state, national_id=profile.national_id,
+        welcome_pending=True,
     )
     try:
         async with database.session() as session:

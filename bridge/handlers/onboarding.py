@@ -1,6 +1,6 @@
 """The bot's welcome: an encrypted direct conversation with each new practitioner.
 
-Durable: an account whose `welcome_sent_at` is empty still needs its welcome. A worker opens
+Durable: an account with `welcome_pending` (set by `create_account`) still needs its welcome. A worker opens
 the conversation (its id stored in `onboarding_room_id`, the one room an unverified user may
 use), and sends the welcome once the practitioner has joined from their client — only then
 does their device exist to receive the Megolm keys. Synapse or the bot being down just means
@@ -106,7 +106,7 @@ class WelcomeWorker:
             return
         async with self.services.database.session() as session:
             waiting = list(await session.scalars(
-                select(Account).where(Account.welcome_sent_at.is_(None))
+                select(Account).where(Account.welcome_pending.is_(True))
                 .order_by(Account.id).limit(100)))
         for account in waiting:
             try:
@@ -131,7 +131,7 @@ class WelcomeWorker:
             tx_id=f"confrere-welcome-{account.id}", ignore_unverified_devices=True)
         if not isinstance(response, RoomSendResponse):
             raise RuntimeError(f"send failed: {getattr(response, 'status_code', '')}")
-        await self._store(account.id, welcome_sent_at=utcnow())
+        await self._store(account.id, welcome_pending=False, welcome_sent_at=utcnow())
         log.info("welcome sent to %s", account.user_id)
 
     @staticmethod

@@ -39,6 +39,11 @@ EXPIRED_SESSION = ("Votre demande d'inscription a expiré ou n'a pas été trouv
                    "sont-ils autorisés ?). Recommencez l'inscription : cela ne prend qu'une minute.")
 
 
+def redirect(location: str) -> web.Response:
+    """303 See Other: after a POST the browser GETs the next page (no resubmission on reload)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
 def psc_configured(settings: Any) -> bool:
     """A Pro Santé Connect provider is configured (the PSC feature adds `settings.psc`)."""
     psc = getattr(settings, "psc", None)
@@ -64,11 +69,14 @@ class SignupPages:
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/signup", self.form), web.post("/signup", self.submit),
-            web.get("/inscription", lambda _: web.HTTPFound("/signup")),
+            web.get("/inscription", self.french_alias),
             web.get("/signup/code", self.code_page), web.post("/signup/code", self.submit_code),
             web.post("/signup/resend", self.resend),
             web.get("/signup/bienvenue", self.done),
         ]
+
+    async def french_alias(self, request: web.Request) -> web.StreamResponse:
+        return redirect("/signup")
 
     # -- step 1: the form ------------------------------------------------------------------
     async def form(self, request: web.Request) -> web.Response:
@@ -90,7 +98,7 @@ class SignupPages:
         if isinstance(outcome, Refusal):
             return self._form(request, values, {"_form": REFUSALS[outcome.reason]},
                               result.warnings, status=429)
-        response = web.HTTPSeeOther("/signup/code")
+        response = redirect("/signup/code")
         self._set_signup_cookie(response, outcome.id, str(data.get("password", "")))
         return response
 
@@ -114,7 +122,7 @@ class SignupPages:
         if pending is None:
             return self._expired()
         if pending.completed_at is not None:
-            return web.HTTPSeeOther("/signup/bienvenue")
+            return redirect("/signup/bienvenue")
         notice = "Un nouveau code vient de vous être envoyé." if "envoye" in request.query else ""
         return await self._code(request, pending, {}, notice=notice)
 
@@ -143,7 +151,7 @@ class SignupPages:
             return await self._code(request, pending, {"_form": REFUSALS[outcome.reason]},
                                     code=code, status=429)
         if outcome is CodeOutcome.DONE:
-            return web.HTTPSeeOther("/signup/bienvenue")
+            return redirect("/signup/bienvenue")
         if outcome is not CodeOutcome.RIGHT:
             pending = await self.enrolment.get(pending.id) or pending
             return await self._code(request, pending, {"code": self._code_error(outcome, pending)},
@@ -178,7 +186,7 @@ class SignupPages:
             return await self._code(request, pending, {"_form": exc.user_message}, code=code,
                                     status=status)
         await self.enrolment.finish(pending.id, account.user_id)
-        response = web.HTTPSeeOther("/signup/bienvenue")
+        response = redirect("/signup/bienvenue")
         self._set_signup_cookie(response, pending.id, None)
         return response
 
@@ -199,7 +207,7 @@ class SignupPages:
                 f"Un code vient d'être envoyé : vous pourrez en demander un nouveau dans "
                 f"{outcome.wait_seconds} secondes.")
             return await self._code(request, pending, {"_form": message}, status=429)
-        return web.HTTPSeeOther("/signup/code?envoye=1")
+        return redirect("/signup/code?envoye=1")
 
     async def _code(self, request, pending: SignupRequest, errors: dict, *, code: str = "",
                     notice: str = "", status: int = 200) -> web.Response:
@@ -214,7 +222,7 @@ class SignupPages:
     async def done(self, request: web.Request) -> web.StreamResponse:
         pending = await self._pending(request)
         if pending is None or pending.user_id is None:
-            return web.HTTPSeeOther("/signup")
+            return redirect("/signup")
         localpart = pending.user_id[1:].split(":", 1)[0]
         return render("done.html", title="Votre compte est créé", user_id=pending.user_id,
                       localpart=localpart, homeserver_url=self.settings.synapse.client_url,

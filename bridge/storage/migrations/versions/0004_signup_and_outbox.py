@@ -1,4 +1,4 @@
-"""Signup by e-mail code, the mail outbox, rate-limit hits, used form tokens; welcome marker.
+"""Signup by e-mail code, the mail outbox, rate-limit hits, used form tokens; the welcome's state on accounts.
 
 Revision ID: 0004
 Revises: 0003
@@ -71,12 +71,15 @@ def upgrade() -> None:
         sa.Column("expires_at", TZ, nullable=False, index=True),
     )
     with op.batch_alter_table("accounts") as batch:
+        batch.add_column(sa.Column("welcome_pending", sa.Boolean, nullable=False,
+                                   server_default=sa.false()))
         batch.add_column(sa.Column("welcome_sent_at", TZ, nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("accounts") as batch:
         batch.drop_column("welcome_sent_at")
+        batch.drop_column("welcome_pending")
     op.drop_table("form_nonces")
     op.drop_index("ix_rate_limit_hits_bucket_time", table_name="rate_limit_hits")
     op.drop_table("rate_limit_hits")
