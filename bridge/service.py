@@ -27,6 +27,7 @@ from bridge.dev.psc_simulator import PscSimulator
 from bridge.identity.psc import ProSanteConnect, PscClientConfig
 from bridge.matrix.synapse_admin import set_display_name
 from bridge.storage.database import Database
+from bridge.verification.badge import badge
 from bridge.verification.effects import VerificationEffects, ensure_admin_room
 from bridge.verification.service import VerificationService
 from bridge.web.devmail import DevMailPage
@@ -117,7 +118,8 @@ class ConfrereService:
         self.welcome.attach(self.bot)
         self.welcome.poke()
         VerificationEffects(self.settings, self.verification, self._http,
-                            self.services.admin.access_token, self.bot).register()
+                            self.services.admin.access_token, self.bot,
+                            display_name_for=self._directory_badge).register()
         await ensure_admin_room(self.verification, self.bot, self.settings.administrators)
 
     async def stop(self) -> None:
@@ -156,6 +158,13 @@ class ConfrereService:
         config = PscClientConfig(simulator.issuer, simulator.client_id, simulator.client_secret,
                                  redirect_uri)
         return ProSanteConnect(config, self._http)
+
+    async def _directory_badge(self, national_id: str) -> str | None:
+        """The badge from the directory entry the verified identity is linked to."""
+        from bridge.directory.service import DirectoryService
+
+        practitioner = await DirectoryService(self.settings, self.database).get(national_id)
+        return badge(practitioner) if practitioner is not None else None
 
     async def _record_onboarding_room(self, inviter: str, room_id: str) -> None:
         """A practitioner opened a direct conversation with the bot: their onboarding room."""

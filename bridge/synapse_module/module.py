@@ -18,6 +18,7 @@ from bridge.synapse_module.state_client import UserStateClient
 logger = logging.getLogger(__name__)
 
 INVALIDATE_PATH = "/_synapse/client/confrere/invalidate"
+STATS_PATH = "/_synapse/client/confrere/stats"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class AccessRules:
         )
         api.register_third_party_rules_callbacks(on_create_room=self.on_create_room)
         api.register_web_resource(INVALIDATE_PATH, _InvalidateResource(self.states, config.secret))
+        api.register_web_resource(STATS_PATH, _InvalidateResource(self.states, config.secret,
+                                                                  stats=True))
 
     @staticmethod
     def parse_config(config: dict) -> AccessRulesConfig:
@@ -153,25 +156,29 @@ class AccessRules:
 
 
 class _InvalidateResource(Resource):
-    """`POST /_synapse/client/confrere/invalidate {"user_id": ...}` from the service."""
+    """`POST …/confrere/invalidate {"user_id": ...}` from the service drops a cached state;
+    `GET …/confrere/stats` reports cache hits and misses. Both need the shared secret."""
 
     isLeaf = True
 
-    def __init__(self, states: UserStateClient, secret: str) -> None:
+    def __init__(self, states: UserStateClient, secret: str, stats: bool = False) -> None:
         super().__init__()
+        self._stats = stats
         self._states = states
         self._secret = f"Bearer {secret}".encode()
 
     def render(self, request: Any) -> bytes:
         request.setHeader(b"Content-Type", b"application/json")
-        if request.method != b"POST":
-            request.setResponseCode(405)
-            return b'{"errcode":"M_UNRECOGNIZED"}'
         header = request.getHeader(b"Authorization") or b""
         if not hmac.compare_digest(header if isinstance(header, bytes) else header.encode(),
                                    self._secret):
             request.setResponseCode(403)
             return b'{"errcode":"M_FORBIDDEN"}'
+        if self._stats:  # GET: cache counters, for the benchmark and the health view
+            return json.dumps({"hits": self._states.hits, "misses": self._states.misses}).encode()
+        if request.method != b"POST":
+            request.setResponseCode(405)
+            return b'{"errcode":"M_UNRECOGNIZED"}'
         try:
             body = json.loads(request.content.read() or b"{}")
             self._states.forget(body.get("user_id"))

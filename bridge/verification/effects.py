@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
+from bridge.verification.badge import fallback_badge
 from bridge.verification.service import Decision, VerificationService
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class VerificationEffects:
         name = None
         if self.display_name_for is not None and account.national_id:
             name = await self.display_name_for(account.national_id)
-        name = name or f"{account.first_name} {account.last_name.upper()}"
+        name = name or fallback_badge(account.first_name, account.last_name)
         async with self.http.put(
             f"{self.settings.synapse.url}/_synapse/admin/v2/users/{decision.user_id}",
             json={"displayname": name},
