@@ -4,7 +4,7 @@ VENV   ?= .venv
 DATA   ?= var
 BIN    := $(VENV)/bin
 
-.PHONY: install run test test-fast bench clean
+.PHONY: install run test test-fast bench clean cps-system
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,13 @@ bench: install
 
 clean:
 	rm -rf $(VENV) *.egg-info
+
+## CPS card path: pcscd + the vpcd virtual readers (tests, demo), swig + libpcsclite-dev to
+## build pyscard. Installs only what is missing (root), then starts pcscd if it is not running.
+CPS_PACKAGES := pcscd vsmartcard-vpcd swig libpcsclite-dev
+cps-system:
+	@missing=$$(for p in $(CPS_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@pgrep -x pcscd >/dev/null || pcscd

@@ -91,11 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
         directory_cli = None
     if directory_cli is not None and hasattr(directory_cli, "register"):
         directory_cli.register(verbs)
+    from bridge.cps import cli as cps_cli
+
+    cps_cli.register(verbs)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "standalone", False):  # e.g. cps-verify: runs on a practitioner's computer
+        return args.func(args)
     data_dir = _data_dir(args)
     args.first_run = not (data_dir / CONFIG_FILE).exists()
     write_default_config(data_dir)

@@ -114,6 +114,20 @@ class PscSettings:
 
 
 @dataclass(frozen=True)
+class CpsSettings:
+    """Verification with a CPS card (`confrere cps-verify`): trust anchors and lifetimes."""
+
+    trust_anchors: tuple[str, ...] = ()
+    code_minutes: int = 15
+    challenge_seconds: int = 120
+
+    def anchor_paths(self, data_dir: Path) -> tuple[Path, ...]:
+        """The configured files, relative ones read from the data directory."""
+        return tuple(Path(p) if Path(p).is_absolute() else data_dir / p
+                     for p in self.trust_anchors)
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     level: str = "INFO"
 
@@ -198,6 +212,7 @@ class Settings:
     access_rules: AccessRulesSettings = field(default_factory=AccessRulesSettings)
     verification: VerificationSettings = field(default_factory=VerificationSettings)
     psc: PscSettings = field(default_factory=PscSettings)
+    cps: CpsSettings = field(default_factory=CpsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     signup: SignupSettings = field(default_factory=SignupSettings)
@@ -245,6 +260,7 @@ _SECTIONS = {
     "access_rules": AccessRulesSettings,
     "verification": VerificationSettings,
     "psc": PscSettings,
+    "cps": CpsSettings,
     "logging": LoggingSettings,
     "mail": MailSettings,
     "signup": SignupSettings,

@@ -30,6 +30,7 @@ from bridge.storage.database import Database
 from bridge.verification.badge import badge
 from bridge.verification.effects import VerificationEffects, ensure_admin_room
 from bridge.verification.service import VerificationService
+from bridge.web.cps import CpsEndpoints
 from bridge.web.devmail import DevMailPage
 from bridge.web.internal import InternalAPI
 from bridge.web.pages import Pages
@@ -86,6 +87,9 @@ class ConfrereService:
                                    self.verification.state_for_rules).routes())
         self.services.psc = await self._start_psc()
         app.add_routes(PscPages(self.services.psc, self.verification).routes())
+        cps = self.services.extra["cps"] = CpsEndpoints.from_settings(self.settings,
+                                                                      self.verification)
+        app.add_routes(cps.routes())
         app.add_routes(SignupPages(self.services).routes())
         app.router.add_static("/static", STATIC)
         if self.mail.catcher is not None:

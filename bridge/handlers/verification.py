@@ -1,7 +1,8 @@
 """`!verifier` / `!verify`: how a practitioner proves their identity, from the onboarding DM.
 
-Without argument: the ways, with a one-time Pro Santé Connect link. `!verifier manuel`: ask
-an administrator to review (the default manual path). `!verifier statut`: where it stands.
+Without argument: the ways, with a one-time Pro Santé Connect link. `!verifier cps`: a one-time
+code and the `confrere cps-verify` command line for a CPS card in a reader. `!verifier manuel`:
+ask an administrator to review (the default manual path). `!verifier statut`: where it stands.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bridge.commands import Command, CommandContext, CommandRouter
+from bridge.identity.cps_challenge import issue_code
 from bridge.verification import tokens
 from bridge.verification.service import NoAccount
 from bridge.web.psc import LINK_PURPOSE, START_PATH
@@ -48,6 +50,9 @@ async def verify(ctx: CommandContext) -> None:
         except NoAccount:
             await ctx.reply(NO_ACCOUNT_FR)
         return  # the "pending" listener tells the practitioner and the administrators
+    if argument == "cps":
+        await ctx.reply(await cps_instructions(services, ctx.sender))
+        return
     minutes = services.settings.verification.link_minutes
     link = await tokens.issue(services.database, LINK_PURPOSE, ctx.sender,
                               timedelta(minutes=minutes))
@@ -57,7 +62,8 @@ async def verify(ctx: CommandContext) -> None:
         "sécurisée. Trois possibilités :\n"
         f"1. Pro Santé Connect (e-CPS ou carte CPS) — ouvrez ce lien personnel, valable "
         f"{minutes} minutes et une seule fois : {url}\n"
-        "2. Avec votre carte CPS et un lecteur : bientôt disponible.\n"
+        "2. Avec votre carte CPS et un lecteur branché sur votre ordinateur : écrivez "
+        "!verifier cps\n"
         "3. Vérification manuelle par un administrateur (jusqu'à 24 heures) : écrivez "
         "!verifier manuel\n"
         "(Identity verification is required: use the Pro Santé Connect link above, or "
@@ -66,10 +72,25 @@ async def verify(ctx: CommandContext) -> None:
     await ctx.reply(text)
 
 
+async def cps_instructions(services, user_id: str) -> str:
+    """A one-time code for `confrere cps-verify`, and the exact command line to run."""
+    settings = services.settings
+    minutes = settings.cps.code_minutes
+    code = await issue_code(services.database, user_id, minutes)
+    return (
+        "Vérification avec votre carte CPS : insérez la carte dans le lecteur de votre "
+        "ordinateur, puis lancez dans un terminal (Confrère installé) :\n"
+        f"confrere cps-verify --service {settings.service.url} --code {code}\n"
+        f"Ce code ne sert qu'une fois et expire dans {minutes} minutes. Le code PIN de la carte "
+        "vous sera demandé par la commande ; ne l'écrivez jamais ici.\n"
+        "(CPS card: run the command above on the computer with the card reader.)"
+    )
+
+
 def register(router: CommandRouter) -> None:
     router.register(Command(
         name="verifier", aliases=("verify", "vérifier"), handler=verify,
-        usage="[manuel|statut]", section="Vérification d'identité",
-        help_fr="vérifier votre identité (Pro Santé Connect, manuelle)",
+        usage="[cps|manuel|statut]", section="Vérification d'identité",
+        help_fr="vérifier votre identité (Pro Santé Connect, carte CPS, manuelle)",
         help_en="verify your identity",
     ))

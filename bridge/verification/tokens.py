@@ -18,8 +18,9 @@ def _hash(token: str) -> str:
 
 
 async def issue(db: Database, purpose: str, user_id: str | None, ttl: timedelta,
-                data: dict | None = None) -> str:
-    token = secrets.token_urlsafe(32)
+                data: dict | None = None, secret: str | None = None) -> str:
+    """Store a new token; `secret` lets a caller choose a shorter, typeable one (CPS code)."""
+    token = secret or secrets.token_urlsafe(32)
     async with db.session() as session, session.begin():
         session.add(OneTimeToken(
             token_hash=_hash(token), purpose=purpose, user_id=user_id, data=data or {},
