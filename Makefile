@@ -30,6 +30,7 @@ test-fast: install
 bench: install
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/roundtrip.py
+	$(BIN)/python bench/outbox_bench.py
 	$(BIN)/python bench/access_rules.py
 
 clean:

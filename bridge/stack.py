@@ -33,7 +33,8 @@ def endpoints(settings: Settings, service: ConfrereService) -> dict:
         "bot_device_id": service.bot.device_id if service.bot else None,
         "admin_user_id": admin.user_id if admin else None,
         "admin_credentials_file": str(settings.data_dir / "admin.json"),
-        "mail": "mode développement : aucun courriel n'est encore envoyé par cette version",
+        "signup_url": f"{settings.service.url}/signup",
+        "mail": service.mail.describe(),
         "logs_dir": str(settings.logs_dir),
         "data_dir": str(settings.data_dir),
     }
@@ -49,12 +50,20 @@ def summary(info: dict, elapsed: float, first_run: bool) -> str:
         f"  Robot à contacter en message direct     : {info['bot_user_id']}",
         f"  Compte administrateur                   : {info['admin_user_id']}"
         f" (mot de passe dans {info['admin_credentials_file']})",
-        f"  Courriel                                : {info['mail']}",
+        f"  Inscription des praticiens              : {info['signup_url']}",
+        f"  Courriel                                : {_mail_line(info['mail'])}",
         f"  Journaux                                : {info['logs_dir']}",
         f"  Les mêmes informations en JSON          : {Path(info['data_dir']) / ENDPOINTS_FILE}",
         "Ctrl-C pour tout arrêter proprement.",
         "",
     ])
+
+
+def _mail_line(mail: dict) -> str:
+    if mail.get("mode") == "dev_catcher":
+        return (f"boîte de développement {mail['mailbox_url']} "
+                f"(rien n'est envoyé ; SMTP local {mail['smtp']})")
+    return f"relais SMTP {mail['smtp']} ({mail.get('tls')})"
 
 
 async def run_stack(settings: Settings, first_run: bool, *, with_synapse: bool = True) -> int:
