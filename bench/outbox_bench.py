@@ -12,10 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bridge.mail.catcher import MailCatcher  # noqa: E402
-from bridge.mail.outbox import OutboxWorker, enqueue  # noqa: E402
-from bridge.mail.smtp import SmtpTarget  # noqa: E402
-from bridge.storage.database import Database  # noqa: E402
+from bridge.mail.catcher import MailCatcher
+from bridge.mail.outbox import OutboxWorker, enqueue
+from bridge.mail.smtp import SmtpTarget
+from bridge.storage.database import Database
 
 
 async def run(count: int, url: str) -> None:

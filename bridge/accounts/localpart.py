@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 MAX_LENGTH = 60
 _SPECIAL = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d",

@@ -10,7 +10,7 @@ import enum
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Boolean, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -20,7 +20,7 @@ from bridge.storage.models import Base, utcnow
 
 def as_utc(moment: datetime) -> datetime:
     """SQLite returns naive datetimes; every time stored here is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class SignupRequest(Base):

@@ -80,7 +80,7 @@ async def create_account(services: Any, profile: NewAccount, password: str) -> A
     Raises:
         AccountCreationError (or a subclass) with a message for the user.
     """
-    settings, database = services.settings, services.database
+    database = services.database
     async with database.session() as session:
         taken = await session.scalar(select(func.count()).select_from(Account)
                                      .where(Account.email == profile.email))
@@ -143,7 +143,7 @@ async def _register(services: Any, profile: NewAccount, password: str) -> str:
                                            "recommencez l'inscription avec un autre.") from exc
             log.warning("Synapse refused a registration: %s %s", exc.status, exc.errcode)
             raise HomeserverUnavailable() from exc
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             log.warning("Synapse unreachable during a registration (%s)", type(exc).__name__)
             raise HomeserverUnavailable() from exc
         await _logout(services, answer.get("access_token"))
@@ -163,7 +163,7 @@ async def _logout(services: Any, token: str | None) -> None:
             timeout=aiohttp.ClientTimeout(total=SYNAPSE_TIMEOUT),
         ):
             pass
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         log.warning("could not log out the registration device (left to expire)")
 
 
@@ -181,5 +181,5 @@ async def _deactivate(services: Any, user_id: str) -> None:
         ) as response:
             if response.status != 200:
                 log.error("deactivating %s failed: HTTP %s", user_id, response.status)
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         log.error("deactivating %s failed: Synapse unreachable", user_id)

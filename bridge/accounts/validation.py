@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 NAME_MAX = 100
 EMAIL_MAX = 254
@@ -160,7 +160,7 @@ def password_problems(password: str, *, first_name: str = "", last_name: str = "
 def validate_signup(form: Mapping[str, str]) -> FormResult:
     """Check every field; return cleaned values, errors and, when all is well, the profile."""
     result = FormResult()
-    get = lambda name: str(form.get(name, ""))  # noqa: E731
+    get = lambda name: str(form.get(name, ""))
     first, error = clean_name(get("first_name"), "prénom")
     result.values["first_name"] = first
     if error:

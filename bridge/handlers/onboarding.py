@@ -92,12 +92,12 @@ class WelcomeWorker:
                 await self.run_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - retried at the next pass
+            except Exception:
                 log.exception("welcome pass failed; retrying")
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def run_once(self) -> None:
@@ -130,7 +130,7 @@ class WelcomeWorker:
             account.onboarding_room_id, "m.room.message", welcome_content(account.first_name),
             tx_id=f"confrere-welcome-{account.id}", ignore_unverified_devices=True)
         if not isinstance(response, RoomSendResponse):
-            raise RuntimeError(f"send failed: {getattr(response, 'status_code', '')}")
+            raise RuntimeError(f"send failed: {getattr(response, 'status_code', '')}")  # noqa: TRY004
         await self._store(account.id, welcome_pending=False, welcome_sent_at=utcnow())
         log.info("welcome sent to %s", account.user_id)
 

@@ -12,7 +12,7 @@ import email
 import email.policy
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -81,7 +81,7 @@ class MailCatcher:
         text = parsed.get_body(("plain",))
         html = parsed.get_body(("html",))
         self.messages.appendleft(CaughtMail(
-            received_at=datetime.now(timezone.utc), sender=envelope.mail_from or "",
+            received_at=datetime.now(UTC), sender=envelope.mail_from or "",
             recipients=tuple(envelope.rcpt_tos), subject=str(parsed.get("Subject", "")),
             message_id=str(parsed.get("Message-ID", "")),
             text=text.get_content() if text is not None else "",

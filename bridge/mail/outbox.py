@@ -90,7 +90,7 @@ class OutboxWorker:
                 more = await self.deliver_due()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the worker must outlive a database hiccup
+            except Exception:
                 log.exception("outbox pass failed; retrying")
                 more = False
             if more:
@@ -98,7 +98,7 @@ class OutboxWorker:
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def deliver_due(self) -> bool:

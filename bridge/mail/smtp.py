@@ -24,7 +24,7 @@ class SmtpTarget:
         context = ssl.create_default_context() if self.tls != "none" else None
         return aiosmtplib.SMTP(
             hostname=self.host, port=self.port, timeout=self.timeout,
-            use_tls=self.tls == "tls", start_tls=True if self.tls == "starttls" else False,
+            use_tls=self.tls == "tls", start_tls=self.tls == "starttls",
             tls_context=context,
         )
 
@@ -40,7 +40,7 @@ class SmtpConnection:
         self.target = target
         self._client = target.client()
 
-    async def __aenter__(self) -> "SmtpConnection":
+    async def __aenter__(self) -> SmtpConnection:
         await self._client.connect()
         if self.target.username:
             await self._client.login(self.target.username, self.target.password)

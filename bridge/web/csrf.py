@@ -12,7 +12,7 @@ import hmac
 import secrets
 import struct
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from sqlalchemy import DateTime, String, delete
@@ -85,7 +85,7 @@ class Csrf:
                         hashlib.sha256).digest()
 
     async def _first_use(self, nonce: str, issued: int) -> bool:
-        expires = datetime.fromtimestamp(issued, timezone.utc) + timedelta(seconds=self.max_age)
+        expires = datetime.fromtimestamp(issued, UTC) + timedelta(seconds=self.max_age)
         async with self.database.session() as session:
             session.add(FormNonce(nonce=nonce, expires_at=expires))
             try:

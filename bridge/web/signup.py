@@ -105,10 +105,10 @@ class SignupPages:
     def _form(self, request, values, errors, warnings, status=200) -> web.Response:
         conf = self.settings.signup
         consents = [
-            ("accept_terms", "J'accepte les conditions générales d'utilisation "
-             f"(version {conf.terms_version})", conf.terms_url),
-            ("accept_privacy", "J'accepte la politique de protection des données personnelles "
-             f"(version {conf.privacy_version})", conf.privacy_url),
+            ("accept_terms", ("J'accepte les conditions générales d'utilisation "
+                              f"(version {conf.terms_version})"), conf.terms_url),
+            ("accept_privacy", ("J'accepte la politique de protection des données personnelles "
+                                f"(version {conf.privacy_version})"), conf.privacy_url),
         ]
         return self._render(request, "signup.html", {"signup": "csrf"}, status,
                             title="Créez gratuitement votre compte", values=values,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import aiohttp
 
 _ips = itertools.count(1)
-CODE = re.compile(r"^\s*(\d{6})\s*$", re.M)
+CODE = re.compile(r"^\s*(\d{6})\s*$", re.MULTILINE)
 STRONG_PASSWORD = "Tisane-Verveine-2026"
 
 
@@ -46,14 +46,14 @@ class Page:
         return match.group(1)
 
     def field_error(self, name: str) -> str | None:
-        match = re.search(rf'<p class="error" id="{name}-erreur">(.*?)</p>', self.text, re.S)
+        match = re.search(rf'<p class="error" id="{name}-erreur">(.*?)</p>', self.text, re.DOTALL)
         if not match:
             return None
         return html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).replace("Erreur : ", "").strip()
 
     def value_of(self, name: str) -> str | None:
         match = re.search(rf'<input id="{name}" name="{name}"[^>]*?value="([^"]*)"', self.text,
-                          re.S)
+                          re.DOTALL)
         return html.unescape(match.group(1)) if match else None
 
 

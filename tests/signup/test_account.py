@@ -4,6 +4,7 @@ welcome in an encrypted DM, no password kept — and Synapse's own /register clo
 from __future__ import annotations
 
 import aiohttp
+import pytest
 from sqlalchemy import select
 
 from bridge.accounts.pending import SignupRequest
@@ -11,8 +12,6 @@ from bridge.mail.models import OutboxMail
 from tests.e2e.harness import wait
 from tests.signup.client import STRONG_PASSWORD, SignupClient, code_in, unique_email
 from tests.signup.welcome import account_of, welcome_of
-
-import pytest
 
 pytestmark = pytest.mark.e2e
 
@@ -77,8 +76,8 @@ async def test_same_name_gets_a_unique_localpart(signup_stack, smtp):
 
 
 async def test_synapse_register_endpoint_is_closed(signup_stack):
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{signup_stack.settings.synapse.url}/_matrix/client/v3/register",
-                             json={"username": "intrus", "password": "Intrus-Password-1"}) as r:
-            body = await r.json()
+    url = f"{signup_stack.settings.synapse.url}/_matrix/client/v3/register"
+    async with aiohttp.ClientSession() as http, http.post(
+            url, json={"username": "intrus", "password": "Intrus-Password-1"}) as r:
+        body = await r.json()
     assert r.status == 403 and body.get("errcode") == "M_FORBIDDEN"
