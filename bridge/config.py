@@ -98,6 +98,15 @@ class AccessRulesSettings:
 class VerificationSettings:
     administrators: tuple[str, ...] = ()
     link_minutes: int = 15
+    document_provider: str = "review"  # review | onfido
+    document_max_mb: int = 10
+
+    def __post_init__(self) -> None:
+        if self.document_provider not in ("review", "onfido"):
+            raise ConfigError(f"verification.document_provider: '{self.document_provider}' "
+                              "is not one of review, onfido")
+        if not 1 <= self.document_max_mb <= 50:
+            raise ConfigError("verification.document_max_mb: between 1 and 50 (MB)")
 
 
 @dataclass(frozen=True)
@@ -182,6 +191,22 @@ class SignupSettings:
 
 
 @dataclass(frozen=True)
+class OnfidoSettings:
+    """The Onfido API, used when `verification.document_provider` is `onfido`."""
+
+    base_url: str = ""
+    api_token: str = ""
+    webhook_token: str = ""
+    issuing_country: str = "FRA"
+    poll_seconds: float = 600
+    simulator_port: int = 8011
+
+    @property
+    def simulated(self) -> bool:
+        return not self.base_url
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Generated once per installation; never committed, never logged."""
 
@@ -193,6 +218,9 @@ class Secrets:
     form_secret: str
     psc_simulator_client_secret: str
     web_secret: str
+    documents_key: str
+    onfido_simulator_api_token: str
+    onfido_simulator_webhook_token: str
 
     @classmethod
     def generate(cls) -> "Secrets":
@@ -216,6 +244,7 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     signup: SignupSettings = field(default_factory=SignupSettings)
+    onfido: OnfidoSettings = field(default_factory=OnfidoSettings)
 
     @property
     def bot_user_id(self) -> str:
@@ -264,6 +293,7 @@ _SECTIONS = {
     "logging": LoggingSettings,
     "mail": MailSettings,
     "signup": SignupSettings,
+    "onfido": OnfidoSettings,
 }
 
 

@@ -27,6 +27,7 @@ from bridge.dev.psc_simulator import PscSimulator
 from bridge.identity.psc import ProSanteConnect, PscClientConfig
 from bridge.matrix.synapse_admin import set_display_name
 from bridge.storage.database import Database
+from bridge.identity.document_checks import DocumentChecks, start_document_provider
 from bridge.verification.badge import badge
 from bridge.verification.effects import VerificationEffects, ensure_admin_room
 from bridge.verification.service import VerificationService
@@ -36,6 +37,7 @@ from bridge.web.internal import InternalAPI
 from bridge.web.pages import Pages
 from bridge.web.psc import CALLBACK_PATH, PscPages
 from bridge.web.signup import SignupPages
+from bridge.web.onfido import OnfidoWebhook
 from bridge.web.templating import STATIC
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,8 @@ class Services:
     extra: dict = field(default_factory=dict)
 
 
+    documents: DocumentChecks | None = None
+    directory: DirectoryService | None = None
 class ConfrereService:
     def __init__(self, settings: Settings, event_hooks: list[EventHook] | None = None) -> None:
         self.settings = settings
@@ -73,8 +77,12 @@ class ConfrereService:
         self._simulator_runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
 
+        self.documents = self.services.documents = DocumentChecks(settings, self.database,
+                                                                  self.verification)
+        self.verification.listeners.append(self.documents.on_decision)
     async def start_http(self) -> None:
         await self.database.migrate()
+        self._extra_runners: list[web.AppRunner] = []
         self._http = self.services.http = aiohttp.ClientSession()
         await self.mail.start()
         self.services.outbox = self.mail.outbox
@@ -100,6 +108,9 @@ class ConfrereService:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.service.host, self.settings.service.port)
         await site.start()
+        await start_document_provider(self.settings, self.documents, self._http,
+                                      self._add_runner, self.services.extra)
+        app.add_routes(OnfidoWebhook(self.documents).routes())
         self.processor.start()
         self.welcome.start()
         log.info("service listening on %s", self.settings.service.url)
@@ -129,14 +140,17 @@ class ConfrereService:
     async def stop(self) -> None:
         await self.welcome.stop()
         await self.mail.stop()
+        self.documents.bot = self.bot
+        self.bot.on_attachment = self._on_attachment
         if self.bot is not None:
             await self.bot.stop()
             self.bot = None
         await self.processor.stop()
         self.verification.listeners.clear()
-        for runner in (self._runner, self._simulator_runner):
+        for runner in (self._runner, self._simulator_runner, *self._extra_runners):
             if runner is not None:
                 await runner.cleanup()
+        await self.documents.stop()
         self._runner = self._simulator_runner = None
         if self._http is not None:
             await self._http.close()
@@ -147,6 +161,7 @@ class ConfrereService:
         """The configured Pro Santé Connect, or the development simulator on loopback."""
         psc = self.settings.psc
         redirect_uri = self.settings.service.url + CALLBACK_PATH
+        self._extra_runners.clear()
         if not psc.simulated:
             config = PscClientConfig(psc.issuer, psc.client_id, psc.client_secret, redirect_uri,
                                      psc.discovery_url)
@@ -172,6 +187,18 @@ class ConfrereService:
 
     async def _record_onboarding_room(self, inviter: str, room_id: str) -> None:
         """A practitioner opened a direct conversation with the bot: their onboarding room."""
+    async def _add_runner(self, app: web.Application, port: int) -> None:
+        """Serve a development simulator on loopback until the service stops."""
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        self._extra_runners.append(runner)
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+
+    async def _on_attachment(self, room, event) -> None:
+        from bridge.handlers.documents import on_attachment
+
+        await on_attachment(self.services, room, event)
+
         await self.verification.add_onboarding_room(inviter, room_id)
 
     async def _ghost_exists(self, user_id: str) -> bool:

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from bridge.commands import Command, CommandContext, CommandRouter
 from bridge.identity.cps_challenge import issue_code
+from bridge.handlers import documents
 from bridge.verification import tokens
 from bridge.verification.service import NoAccount
 from bridge.web.psc import LINK_PURPOSE, START_PATH
@@ -19,6 +20,12 @@ NO_ACCOUNT_FR = (
     "Je ne trouve pas de compte Confrère pour vous : créez-le depuis la page d'inscription, "
     "puis revenez me voir.\n(No Confrère account found for you: sign up first.)"
 )
+DOCUMENT_ARGUMENTS = {
+    "document": "national_identity_card", "documents": "national_identity_card",
+    "piece": "national_identity_card", "pièce": "national_identity_card",
+    "carte": "national_identity_card", "id": "national_identity_card",
+    "passeport": "passport", "passport": "passport",
+}
 STATE_FR = {
     "unverified": "non vérifiée", "pending": "en cours d'examen", "verified": "vérifiée",
     "refused": "refusée", "revoked": "révoquée",
@@ -40,6 +47,9 @@ async def verify(ctx: CommandContext) -> None:
         await ctx.reply("Votre identité est déjà vérifiée : vous pouvez échanger avec vos "
                         "confrères.\n(Your identity is already verified.)")
         return
+    if argument in DOCUMENT_ARGUMENTS:
+        await documents.start(ctx, DOCUMENT_ARGUMENTS[argument])
+        return
     if argument in ("manuel", "manual"):
         if account.verification_state == "pending":
             await ctx.reply("Votre demande de vérification est déjà en cours d'examen ; "
@@ -49,7 +59,11 @@ async def verify(ctx: CommandContext) -> None:
             await verification.request(ctx.sender, "manual")
         except NoAccount:
             await ctx.reply(NO_ACCOUNT_FR)
-        return  # the "pending" listener tells the practitioner and the administrators
+            return
+        # the "pending" listener tells the practitioner and the administrators; the
+        # administrator needs the identity documents, asked for step by step
+        await documents.start(ctx, "national_identity_card", after_manual=True)
+        return
     if argument == "cps":
         await ctx.reply(await cps_instructions(services, ctx.sender))
         return
@@ -64,10 +78,10 @@ async def verify(ctx: CommandContext) -> None:
         f"{minutes} minutes et une seule fois : {url}\n"
         "2. Avec votre carte CPS et un lecteur branché sur votre ordinateur : écrivez "
         "!verifier cps\n"
-        "3. Vérification manuelle par un administrateur (jusqu'à 24 heures) : écrivez "
-        "!verifier manuel\n"
+        "3. Avec une pièce d'identité et un selfie envoyés ici (jusqu'à 24 heures) : écrivez "
+        "!verifier document (ou !verifier passeport)\n"
         "(Identity verification is required: use the Pro Santé Connect link above, or "
-        "!verify manual.)"
+        "!verify document.)"
     )
     await ctx.reply(text)
 
@@ -90,7 +104,7 @@ async def cps_instructions(services, user_id: str) -> str:
 def register(router: CommandRouter) -> None:
     router.register(Command(
         name="verifier", aliases=("verify", "vérifier"), handler=verify,
-        usage="[cps|manuel|statut]", section="Vérification d'identité",
+        usage="[cps|manuel|document|passeport|statut]", section="Vérification d'identité",
         help_fr="vérifier votre identité (Pro Santé Connect, carte CPS, manuelle)",
         help_en="verify your identity",
     ))

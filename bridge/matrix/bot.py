@@ -22,8 +22,13 @@ from nio import (
     MatrixRoom,
     MegolmEvent,
     RoomCreateResponse,
+    RoomEncryptedFile,
+    RoomEncryptedImage,
+    RoomMessageFile,
+    RoomMessageImage,
     RoomMessageText,
     RoomPreset,
+    UploadResponse,
 )
 
 from bridge.commands import CommandRouter
@@ -79,6 +84,8 @@ class Bot:
         self._seen: dict[str, None] = {}
         # Told about each direct conversation the bot accepts (onboarding rooms).
         self.on_direct_conversation: Callable[[str, str], Awaitable[None]] | None = None
+        # Told about each image or file sent to the bot (identity documents).
+        self.on_attachment: Callable[[MatrixRoom, Any], Awaitable[None]] | None = None
 
     @property
     def device_id(self) -> str | None:
@@ -112,6 +119,8 @@ class Bot:
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
         self.client.add_event_callback(self._on_text, RoomMessageText)
         self.client.add_event_callback(self._on_undecryptable, MegolmEvent)
+        self.client.add_event_callback(self._on_attachment, (
+            RoomEncryptedImage, RoomEncryptedFile, RoomMessageImage, RoomMessageFile))
         self._sync_task = asyncio.create_task(self._sync_forever(), name="bot-sync")
         await asyncio.wait_for(self.ready.wait(), timeout=60)
         log.info("bot %s ready with device %s", self.user_id, self.device_id)
@@ -138,6 +147,21 @@ class Bot:
             content.update(format="org.matrix.custom.html", formatted_body=html)
         await self.client.room_send(room_id, "m.room.message", content,
                                     ignore_unverified_devices=True)
+
+    async def send_encrypted_image(self, room_id: str, data: bytes, mimetype: str,
+                                   body: str) -> None:
+        """Upload `data` encrypted (the server sees only ciphertext) and post it as m.image."""
+        assert self.client is not None
+        response, keys = await self.client.upload(
+            lambda *_: data, content_type="application/octet-stream", encrypt=True,
+            filesize=len(data))
+        if not isinstance(response, UploadResponse):
+            raise RuntimeError(f"upload failed: {getattr(response, 'status_code', '')}")
+        await self.client.room_send(room_id, "m.room.message", {
+            "msgtype": "m.image", "body": body,
+            "info": {"mimetype": mimetype, "size": len(data)},
+            "file": {"url": response.content_uri, **keys},
+        }, ignore_unverified_devices=True)
 
     async def create_room(self, name: str, invite: list[str]) -> str:
         """An encrypted private room (e.g. the administrators' room); returns its id."""
@@ -250,6 +274,12 @@ class Bot:
         handled = await self.router.dispatch(event.sender, room.room_id, event.body, reply)
         if not handled and room.member_count <= 2:
             await reply(NOT_A_COMMAND_FR)
+
+    async def _on_attachment(self, room: MatrixRoom, event: Any) -> None:
+        if event.sender == self.user_id or not self._first_time(event.event_id):
+            return
+        if self.on_attachment is not None:
+            await self.on_attachment(room, event)
 
     async def _on_undecryptable(self, room: MatrixRoom, event: MegolmEvent) -> None:
         assert self.client is not None

@@ -1,0 +1,150 @@
+"""Identity documents in the bot's encrypted DM: asked for step by step, checked, kept encrypted.
+
+`!verifier document` (or `passeport`, or after `!verifier manuel`) opens a collection; the bot
+then asks for the recto, the verso (or the passport page) and a selfie. Each attachment is
+size-checked from its announced size and again while downloading, decrypted, typed from its
+bytes, and stored encrypted; when the last one arrives the check goes to the provider.
+Anything sent outside a collection is refused without being downloaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlparse
+
+import aiohttp
+from nio import MatrixRoom
+from nio.crypto.attachments import decrypt_attachment
+from nio.exceptions import EncryptionError
+
+from bridge.commands import CommandContext
+from bridge.identity.documents import STEPS, DocumentRefused, Photo, check_image, too_big_message
+from bridge.verification.effects import ADMIN_ROOM_KEY
+
+log = logging.getLogger(__name__)
+
+ASK_FR = {
+    ("national_identity_card", "front"): "Envoyez d'abord la photo du RECTO de votre carte "
+                                         "d'identité (le côté avec votre photo).",
+    ("national_identity_card", "back"): "Recto reçu. Envoyez maintenant la photo du VERSO de "
+                                        "votre carte d'identité.",
+    ("national_identity_card", "selfie"): "Verso reçu. Envoyez enfin un SELFIE : votre visage de "
+                                          "face, bien éclairé, sans lunettes de soleil.",
+    ("passport", "front"): "Envoyez d'abord la photo de la PAGE de votre passeport qui porte "
+                           "votre photo, en entier et lisible.",
+    ("passport", "selfie"): "Page du passeport reçue. Envoyez enfin un SELFIE : votre visage de "
+                            "face, bien éclairé, sans lunettes de soleil.",
+}
+NOT_IN_FLOW_FR = (
+    "Je n'attends aucun document de votre part, je ne l'ai donc pas conservé. Pour faire "
+    "vérifier votre identité avec une pièce d'identité, écrivez d'abord !verifier document "
+    "(ou !verifier passeport).\n(I was not expecting a document: type !verify document first.)"
+)
+UNENCRYPTED_MEDIA_FR = (
+    "Cette pièce jointe n'est pas chiffrée : je ne l'utilise pas. Envoyez la photo depuis une "
+    "conversation chiffrée (Element le fait par défaut)."
+)
+UNDECRYPTABLE_FR = "Je n'ai pas pu déchiffrer ce fichier. Pouvez-vous le renvoyer ?"
+DOWNLOAD_FAILED_FR = ("Je n'ai pas pu récupérer ce fichier sur le serveur. Pouvez-vous le "
+                      "renvoyer dans un instant ?")
+SUBMITTED_FR = {
+    "review": "Merci, j'ai toutes les photos. Elles sont transmises, chiffrées, aux "
+              "administrateurs de Confrère qui vérifieront votre identité : cela peut prendre "
+              "jusqu'à 24 heures. Je vous préviendrai ici du résultat.",
+    "onfido": "Merci, j'ai toutes les photos. Elles sont transmises au service de vérification "
+              "d'identité (Onfido) : le résultat arrive en général en quelques minutes, et au "
+              "plus tard sous 24 heures. Je vous préviendrai ici.",
+}
+
+
+async def start(ctx: CommandContext, document_type: str, *, after_manual: bool = False) -> None:
+    """Open a collection of photos in this conversation and ask for the first one."""
+    checks = ctx.services.documents
+    if await checks.submitted(ctx.sender) is not None:
+        await ctx.reply("Vos documents sont déjà en cours d'examen ; je vous préviendrai ici "
+                        "dès que ce sera fait (jusqu'à 24 heures).")
+        return
+    await checks.open(ctx.sender, ctx.room_id, document_type)
+    cap = checks.image_cap // (1024 * 1024)
+    pieces = ("le recto et le verso de votre carte d'identité, puis un selfie"
+              if document_type == "national_identity_card"
+              else "la page photo de votre passeport, puis un selfie")
+    intro = ("Pour que l'administrateur puisse vérifier votre identité, envoyez-moi ici "
+             if after_manual else "Vérification par pièce d'identité : envoyez-moi ici ")
+    other = (" (Passeport plutôt ? Écrivez !verifier passeport.)"
+             if document_type == "national_identity_card" else "")
+    await ctx.reply(
+        f"{intro}{pieces}, une photo à la fois, au format JPEG ou PNG ({cap} Mo au plus "
+        f"chacune). Vos photos restent chiffrées et sont supprimées dès la décision prise ; "
+        f"la vérification peut prendre jusqu'à 24 heures.{other}\n"
+        f"{ASK_FR[(document_type, STEPS[document_type][0])]}")
+
+
+async def on_attachment(services: Any, room: MatrixRoom, event: Any) -> None:
+    """An image or file sent to the bot: a step of a collection, or refused."""
+    bot = services.bot
+    if room.room_id == await services.verification.get_value(ADMIN_ROOM_KEY):
+        return  # the administrators' room: photos there are the bot's own postings
+    if room.member_count > 2:
+        return  # not a direct conversation with the bot
+
+    async def reply(text: str) -> None:
+        await bot.send_text(room.room_id, text)
+
+    checks = services.documents
+    check = await checks.waiting(event.sender)
+    if check is None or check.room_id != room.room_id:
+        await reply(NOT_IN_FLOW_FR)
+        return
+    if not hasattr(event, "key"):
+        await reply(UNENCRYPTED_MEDIA_FR)
+        return
+    try:
+        declared = (event.source.get("content", {}).get("info") or {}).get("size")
+        if isinstance(declared, int) and (message := too_big_message(declared, checks.image_cap)):
+            raise DocumentRefused(message)
+        ciphertext = await fetch_capped(services.http, bot, event.url, checks.image_cap)
+        try:
+            data = decrypt_attachment(ciphertext, event.key["k"], event.hashes["sha256"],
+                                      event.iv)
+        except (EncryptionError, KeyError, TypeError, ValueError):
+            raise DocumentRefused(UNDECRYPTABLE_FR)
+        kind = check_image(data, checks.image_cap)
+    except DocumentRefused as refused:
+        log.info("document refused for check %s (%s step)", check.id, check.step)
+        await reply(refused.message_fr + "\n" + ASK_FR[(check.document_type, check.step)])
+        return
+    except aiohttp.ClientError as exc:
+        log.warning("document download failed for check %s: %s", check.id, type(exc).__name__)
+        await reply(DOWNLOAD_FAILED_FR)
+        return
+    following = await checks.accept(check, Photo(check.step, kind, data))
+    if following is not None:
+        await reply(ASK_FR[(check.document_type, following)])
+        return
+    provider = await checks.submit(check.id)
+    await reply(SUBMITTED_FR[provider])
+
+
+async def fetch_capped(http: aiohttp.ClientSession, bot: Any, mxc: str, cap: int) -> bytes:
+    """Download media with the bot's token, giving up as soon as it exceeds `cap` bytes."""
+    parsed = urlparse(mxc)
+    if parsed.scheme != "mxc" or not parsed.netloc or not parsed.path.strip("/"):
+        raise DocumentRefused(DOWNLOAD_FAILED_FR)
+    url = (f"{bot.homeserver_url}/_matrix/client/v1/media/download/"
+           f"{parsed.netloc}/{parsed.path.strip('/')}")
+    headers = {"Authorization": f"Bearer {bot.client.access_token}"}
+    async with http.get(url, headers=headers,
+                        timeout=aiohttp.ClientTimeout(total=120)) as response:
+        if response.status != 200:
+            raise DocumentRefused(DOWNLOAD_FAILED_FR)
+        if response.content_length is not None and response.content_length > cap:
+            raise DocumentRefused(too_big_message(response.content_length, cap) or "")
+        chunks, total = [], 0
+        async for chunk in response.content.iter_chunked(256 * 1024):
+            total += len(chunk)
+            if total > cap:
+                raise DocumentRefused(too_big_message(total, cap) or "")
+            chunks.append(chunk)
+    return b"".join(chunks)
