@@ -69,6 +69,28 @@ def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_api_token(args: argparse.Namespace, settings: Settings) -> int:
+    """Integrator tokens: printed once at creation, stored hashed."""
+    from bridge.integrator_api.tokens import create_token, revoke_token
+    from bridge.storage.database import Database
+
+    async def run() -> int:
+        database = Database(settings.database_url)
+        try:
+            await database.migrate()
+            if args.token_verb == "create":
+                token = await create_token(database, args.name)
+                print(f"Jeton pour « {args.name} » (affiché une seule fois) :\n{token}")
+                return 0
+            count = await revoke_token(database, args.name)
+            print(f"{count} jeton(s) révoqué(s) pour « {args.name} ».")
+            return 0 if count else 1
+        finally:
+            await database.close()
+
+    return asyncio.run(run())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="confrere", description="Confrère — messagerie sécurisée")
     parser.add_argument("--data", help="data directory (default ./var or $CONFRERE_DATA)")
@@ -85,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("username")
     create.add_argument("--password")
     create.set_defaults(func=cmd_account_create)
+    tokens = verbs.add_parser("api-token", help="integrator API tokens").add_subparsers(
+        dest="token_verb", required=True)
+    for verb, text in (("create", "create a token (printed once)"),
+                       ("revoke", "revoke every token of this integrator")):
+        sub = tokens.add_parser(verb, help=text)
+        sub.add_argument("name", help="integrator name, e.g. 'logiciel-cabinet-x'")
+        sub.set_defaults(func=cmd_api_token)
     try:
         from bridge.directory import cli as directory_cli
     except ImportError:

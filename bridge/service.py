@@ -15,6 +15,9 @@ from aiohttp import web
 
 from bridge.appservice.ghosts import national_id_of
 from bridge.appservice.server import AppserviceAPI
+from bridge.appservice.thirdparty import ThirdPartyAPI
+from bridge.directory.service import DirectoryService
+from bridge.integrator_api.routes import IntegratorAPI
 from bridge.appservice.transactions import EventHook, EventProcessor, TransactionStore
 from bridge.bootstrap import AdminAccount, ensure_admin_account, exempt_bot
 from bridge.config import Settings
@@ -24,20 +27,20 @@ from bridge.mail.outbox import OutboxWorker
 from bridge.mail.runtime import MailRuntime
 from bridge.matrix.bot import Bot
 from bridge.dev.psc_simulator import PscSimulator
+from bridge.identity.document_checks import DocumentChecks, start_document_provider
 from bridge.identity.psc import ProSanteConnect, PscClientConfig
 from bridge.matrix.synapse_admin import set_display_name
 from bridge.storage.database import Database
-from bridge.identity.document_checks import DocumentChecks, start_document_provider
 from bridge.verification.badge import badge
 from bridge.verification.effects import VerificationEffects, ensure_admin_room
 from bridge.verification.service import VerificationService
 from bridge.web.cps import CpsEndpoints
 from bridge.web.devmail import DevMailPage
 from bridge.web.internal import InternalAPI
+from bridge.web.onfido import OnfidoWebhook
 from bridge.web.pages import Pages
 from bridge.web.psc import CALLBACK_PATH, PscPages
 from bridge.web.signup import SignupPages
-from bridge.web.onfido import OnfidoWebhook
 from bridge.web.templating import STATIC
 
 log = logging.getLogger(__name__)
@@ -56,33 +59,35 @@ class Services:
     http: aiohttp.ClientSession | None = None
     outbox: OutboxWorker | None = None
     welcome: WelcomeWorker | None = None
+    documents: DocumentChecks | None = None
+    directory: DirectoryService | None = None
     extra: dict = field(default_factory=dict)
 
 
-    documents: DocumentChecks | None = None
-    directory: DirectoryService | None = None
 class ConfrereService:
     def __init__(self, settings: Settings, event_hooks: list[EventHook] | None = None) -> None:
         self.settings = settings
         self.database = Database(settings.database_url)
         self.verification = VerificationService(self.database, settings.administrators)
+        self.directory = DirectoryService(settings, self.database)
         self.services = Services(settings=settings, database=self.database,
-                                 verification=self.verification)
+                                 verification=self.verification, directory=self.directory)
         self.router = build_router(self.services)
         self.processor = EventProcessor(self.database, event_hooks)
         self.bot: Bot | None = None
         self.mail = MailRuntime(settings, self.database)
         self.welcome = self.services.welcome = WelcomeWorker(self.services)
-        self._runner: web.AppRunner | None = None
-        self._simulator_runner: web.AppRunner | None = None
-        self._http: aiohttp.ClientSession | None = None
-
         self.documents = self.services.documents = DocumentChecks(settings, self.database,
                                                                   self.verification)
         self.verification.listeners.append(self.documents.on_decision)
+        self._runner: web.AppRunner | None = None
+        self._simulator_runner: web.AppRunner | None = None
+        self._extra_runners: list[web.AppRunner] = []
+        self._http: aiohttp.ClientSession | None = None
+
     async def start_http(self) -> None:
         await self.database.migrate()
-        self._extra_runners: list[web.AppRunner] = []
+        await self.directory.reconcile()
         self._http = self.services.http = aiohttp.ClientSession()
         await self.mail.start()
         self.services.outbox = self.mail.outbox
@@ -91,14 +96,21 @@ class ConfrereService:
                                    TransactionStore(self.database), self.processor,
                                    self._ghost_exists)
         app.add_routes(appservice.routes())
+        app.add_routes(ThirdPartyAPI(self.settings.secrets.hs_token, self.database,
+                                     self.directory, self.settings.appservice.ghost_prefix,
+                                     self.settings.server_name).routes())
+        app.add_routes(IntegratorAPI(self.database, self.directory).routes())
         app.add_routes(InternalAPI(self.settings.secrets.module_secret,
-                                   self.verification.state_for_rules).routes())
+                                   self._state_for_rules).routes())
         self.services.psc = await self._start_psc()
         app.add_routes(PscPages(self.services.psc, self.verification).routes())
         cps = self.services.extra["cps"] = CpsEndpoints.from_settings(self.settings,
                                                                       self.verification)
         app.add_routes(cps.routes())
         app.add_routes(SignupPages(self.services).routes())
+        await start_document_provider(self.settings, self.documents, self._http,
+                                      self._add_runner, self.services.extra)
+        app.add_routes(OnfidoWebhook(self.documents).routes())
         app.router.add_static("/static", STATIC)
         if self.mail.catcher is not None:
             app.add_routes(DevMailPage(self.mail.catcher).routes())
@@ -108,9 +120,6 @@ class ConfrereService:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.service.host, self.settings.service.port)
         await site.start()
-        await start_document_provider(self.settings, self.documents, self._http,
-                                      self._add_runner, self.services.extra)
-        app.add_routes(OnfidoWebhook(self.documents).routes())
         self.processor.start()
         self.welcome.start()
         log.info("service listening on %s", self.settings.service.url)
@@ -131,6 +140,8 @@ class ConfrereService:
                                self.settings.bot.display_name)
         self.services.bot = self.bot
         self.welcome.attach(self.bot)
+        self.documents.bot = self.bot
+        self.bot.on_attachment = self._on_attachment
         self.welcome.poke()
         VerificationEffects(self.settings, self.verification, self._http,
                             self.services.admin.access_token, self.bot,
@@ -139,9 +150,8 @@ class ConfrereService:
 
     async def stop(self) -> None:
         await self.welcome.stop()
+        await self.documents.stop()
         await self.mail.stop()
-        self.documents.bot = self.bot
-        self.bot.on_attachment = self._on_attachment
         if self.bot is not None:
             await self.bot.stop()
             self.bot = None
@@ -150,8 +160,8 @@ class ConfrereService:
         for runner in (self._runner, self._simulator_runner, *self._extra_runners):
             if runner is not None:
                 await runner.cleanup()
-        await self.documents.stop()
         self._runner = self._simulator_runner = None
+        self._extra_runners.clear()
         if self._http is not None:
             await self._http.close()
             self._http = None
@@ -161,7 +171,6 @@ class ConfrereService:
         """The configured Pro Santé Connect, or the development simulator on loopback."""
         psc = self.settings.psc
         redirect_uri = self.settings.service.url + CALLBACK_PATH
-        self._extra_runners.clear()
         if not psc.simulated:
             config = PscClientConfig(psc.issuer, psc.client_id, psc.client_secret, redirect_uri,
                                      psc.discovery_url)
@@ -178,15 +187,6 @@ class ConfrereService:
                                  redirect_uri)
         return ProSanteConnect(config, self._http)
 
-    async def _directory_badge(self, national_id: str) -> str | None:
-        """The badge from the directory entry the verified identity is linked to."""
-        from bridge.directory.service import DirectoryService
-
-        practitioner = await DirectoryService(self.settings, self.database).get(national_id)
-        return badge(practitioner) if practitioner is not None else None
-
-    async def _record_onboarding_room(self, inviter: str, room_id: str) -> None:
-        """A practitioner opened a direct conversation with the bot: their onboarding room."""
     async def _add_runner(self, app: web.Application, port: int) -> None:
         """Serve a development simulator on loopback until the service stops."""
         runner = web.AppRunner(app, access_log=None)
@@ -199,6 +199,23 @@ class ConfrereService:
 
         await on_attachment(self.services, room, event)
 
+    async def _directory_badge(self, national_id: str) -> str | None:
+        """The badge from the directory entry the verified identity is linked to."""
+        practitioner = await self.directory.get(national_id)
+        return badge(practitioner) if practitioner is not None else None
+
+    async def _state_for_rules(self, user_id: str) -> dict:
+        """What the access rules need: a practitioner's verification, or whether a ghost
+        stands for a real directory entry."""
+        national_id = national_id_of(self.settings.appservice.ghost_prefix, user_id,
+                                     self.settings.server_name)
+        if national_id is not None:
+            known = await self.directory.get(national_id) is not None
+            return {"user_id": user_id, "verification": "ghost" if known else "unknown"}
+        return await self.verification.state_for_rules(user_id)
+
+    async def _record_onboarding_room(self, inviter: str, room_id: str) -> None:
+        """A practitioner opened a direct conversation with the bot: their onboarding room."""
         await self.verification.add_onboarding_room(inviter, room_id)
 
     async def _ghost_exists(self, user_id: str) -> bool:
@@ -206,6 +223,8 @@ class ConfrereService:
         national_id = national_id_of(self.settings.appservice.ghost_prefix, user_id,
                                      self.settings.server_name)
         if national_id is None or self._http is None:
+            return False
+        if await self.directory.get(national_id) is None:
             return False
         localpart = user_id[1:].split(":", 1)[0]
         async with self._http.post(

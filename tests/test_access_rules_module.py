@@ -69,7 +69,11 @@ def test_create_room_rules():
 
 def test_invite_rules():
     assert rules.may_invite(VERIFIED, "@v2:localhost", VERIFIED, PARTIES) is None
-    assert rules.may_invite(VERIFIED, "@confrere_810001:localhost", None, PARTIES) is None
+    ghost = UserState("@confrere_810001:localhost", "ghost")
+    assert rules.may_invite(VERIFIED, "@confrere_810001:localhost", ghost, PARTIES) is None
+    stranger = UserState("@confrere_819999:localhost", "unknown")
+    assert rules.may_invite(VERIFIED, "@confrere_819999:localhost", stranger, PARTIES) \
+        is rules.UNKNOWN_GHOST
     assert rules.may_invite(VERIFIED, "@u:localhost", UNVERIFIED, PARTIES) \
         is rules.INVITEE_NOT_VERIFIED
     assert rules.may_invite(VERIFIED, "@u:localhost", None, PARTIES) is rules.SERVICE_UNREACHABLE

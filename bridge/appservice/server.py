@@ -21,6 +21,17 @@ def _error(status: int, errcode: str, message: str) -> web.Response:
     return web.json_response({"errcode": errcode, "error": message}, status=status)
 
 
+def authorise(request: web.Request, hs_token: bytes) -> web.Response | None:
+    """None if the request carries Synapse's hs_token (compared in constant time)."""
+    header = request.headers.get("Authorization", "")
+    token = header[7:] if header.startswith("Bearer ") else request.query.get("access_token")
+    if not token:
+        return _error(401, "M_UNAUTHORIZED", "Missing hs_token")
+    if not hmac.compare_digest(token.encode(), hs_token):
+        return _error(403, "M_FORBIDDEN", "Invalid hs_token")
+    return None
+
+
 class AppserviceAPI:
     """Checks the hs_token in constant time, then records and acknowledges."""
 
@@ -40,13 +51,7 @@ class AppserviceAPI:
         ]
 
     def _authorised(self, request: web.Request) -> web.Response | None:
-        header = request.headers.get("Authorization", "")
-        token = header[7:] if header.startswith("Bearer ") else request.query.get("access_token")
-        if not token:
-            return _error(401, "M_UNAUTHORIZED", "Missing hs_token")
-        if not hmac.compare_digest(token.encode(), self._hs_token):
-            return _error(403, "M_FORBIDDEN", "Invalid hs_token")
-        return None
+        return authorise(request, self._hs_token)
 
     async def put_transaction(self, request: web.Request) -> web.Response:
         if (denied := self._authorised(request)) is not None:

@@ -117,7 +117,8 @@ class AccessRules:
         if self._exempt(inviter):
             return self._not_spam
         invitee_state = None
-        if not (self._exempt(invitee) or not self._api.is_mine(invitee)):
+        if self._parties.is_ghost(invitee) or not (self._exempt(invitee)
+                                                   or not self._api.is_mine(invitee)):
             invitee_state = await self.states.get(invitee)
         return await self._verdict(
             inviter, lambda actor: rules.may_invite(actor, invitee, invitee_state, self._parties))

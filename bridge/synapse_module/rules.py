@@ -53,6 +53,11 @@ INVITEE_NOT_VERIFIED = Refusal(
     "This person has no verified identity on Confrère (yet); invite them from the directory "
     "so they join automatically once verified.",
 )
+UNKNOWN_GHOST = Refusal(
+    "unknown_ghost",
+    "Ce destinataire ne correspond à aucun praticien de l'annuaire.",
+    "This recipient matches no practitioner of the directory.",
+)
 UNENCRYPTED_ROOM = Refusal(
     "unencrypted_room",
     "Toutes les conversations Confrère sont chiffrées de bout en bout : une conversation non "
@@ -72,7 +77,7 @@ class UserState:
     """What the service says about a user."""
 
     user_id: str
-    verification: str  # unverified | pending | verified | refused | revoked
+    verification: str  # unverified | pending | verified | refused | revoked; ghost | unknown
     onboarding_rooms: frozenset[str] = field(default_factory=frozenset)
     administrator: bool = False
 
@@ -127,10 +132,10 @@ def may_invite(inviter: UserState | None, invitee_id: str, invitee: UserState | 
         return None
     if not inviter.verified:
         return NOT_VERIFIED
-    if parties.is_ghost(invitee_id):
-        return None
     if invitee is None:
         return SERVICE_UNREACHABLE
+    if parties.is_ghost(invitee_id):
+        return None if invitee.verification == "ghost" else UNKNOWN_GHOST
     return None if invitee.verified else INVITEE_NOT_VERIFIED
 
 

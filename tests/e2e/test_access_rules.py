@@ -125,9 +125,12 @@ async def test_display_name_cannot_be_changed_by_users(stack):
 async def test_verified_may_invite_ghosts(stack):
     alice = await stack.practitioner("alice", verified=True)
     room = await alice.client.room_create(name="Cas")
-    ghost = f"@{stack.settings.appservice.ghost_prefix}810001045367:{stack.settings.server_name}"
+    prefix, server = stack.settings.appservice.ghost_prefix, stack.settings.server_name
+    ghost = f"@{prefix}810000575141:{server}"  # Dr FAURE, in the directory sample
     invite = await alice.client.room_invite(room.room_id, ghost)
     assert isinstance(invite, RoomInviteResponse), invite
+    unknown = await alice.client.room_invite(room.room_id, f"@{prefix}819999999999:{server}")
+    assert isinstance(unknown, RoomInviteError), "a ghost must stand for a directory entry"
 
 
 async def test_service_unreachable_denies_with_clear_reason(stack):

@@ -1,0 +1,157 @@
+"""`!annuaire` / `!search`, `!suite` / `!next`, `!favori N` / `!favorite N`, `!favoris`.
+
+Results are numbered so that follow-up commands can name a person by number; each user's
+last page is remembered in memory (a restart only means searching again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape
+
+from bridge.commands import Command, CommandContext, CommandRouter
+from bridge.directory.membership import verified_members
+from bridge.directory.service import UnknownPractitioner
+
+PAGE_SIZE = 10
+MAX_QUERY = 500
+
+
+@dataclass
+class LastSearch:
+    text: str
+    page: int
+    pages: int
+    national_ids: list[str] = field(default_factory=list)
+
+
+def _sessions(ctx: CommandContext) -> dict[str, LastSearch]:
+    return ctx.services.extra.setdefault("directory_searches", {})
+
+
+def describe(person, on_confrere: bool) -> str:
+    field_ = person.specialty or person.profession
+    site = next((s for s in person.sites if s.city or s.raison_sociale or s.enseigne), None)
+    where = ""
+    if site is not None:
+        organisation = site.enseigne or site.raison_sociale
+        city = f"{site.city} ({site.postal_code})" if site.postal_code else site.city
+        where = " — ".join(part for part in (organisation, city) if part)
+    more = f" (+{len(person.sites) - 1} autre(s) lieu(x))" if len(person.sites) > 1 else ""
+    badge = "✓ sur Confrère" if on_confrere else "pas encore sur Confrère"
+    parts = [person.display_name, field_, where + more, badge]
+    return " — ".join(part for part in parts if part)
+
+
+async def _show(ctx: CommandContext, last: LastSearch) -> None:
+    directory = ctx.services.directory
+    result = await directory.search(last.text, page=last.page, page_size=PAGE_SIZE)
+    last.pages = result.pages
+    last.national_ids = [p.national_id for p in result.results]
+    if not result.results:
+        await ctx.reply(f"Aucun praticien trouvé pour « {last.text} ». Essayez un nom, une "
+                        "spécialité, une ville ou un code postal.\n(No practitioner found.)")
+        return
+    members = await verified_members(ctx.services.database, last.national_ids)
+    first = (last.page - 1) * PAGE_SIZE
+    total = f"{result.total} résultat(s)" + (" (100 premiers affichables)" if result.capped else "")
+    fuzzy = " — orthographe approchée" if result.fuzzy else ""
+    lines = [f"Annuaire : {total}{fuzzy}, page {last.page}/{max(result.pages, 1)}"]
+    html = [f"<p>Annuaire : {escape(total + fuzzy)}, page {last.page}/{max(result.pages, 1)}</p><ol "
+            f'start="{first + 1}">']
+    for offset, person in enumerate(result.results):
+        line = describe(person, person.national_id in members)
+        lines.append(f"{first + offset + 1}. {line}")
+        html.append(f"<li>{escape(line)}</li>")
+    html.append("</ol>")
+    hint = "!favori N pour ajouter aux favoris"
+    if last.page < result.pages:
+        hint = "!suite pour la page suivante · " + hint
+    lines.append(hint)
+    html.append(f"<p><em>{escape(hint)}</em></p>")
+    await ctx.reply("\n".join(lines), "".join(html))
+
+
+async def search(ctx: CommandContext) -> None:
+    text = ctx.args.strip()[:MAX_QUERY]
+    if not text:
+        await ctx.reply("Précisez ce que vous cherchez, par exemple : !annuaire cardiologue douai")
+        return
+    last = LastSearch(text=text, page=1, pages=1)
+    _sessions(ctx)[ctx.sender] = last
+    await _show(ctx, last)
+
+
+async def next_page(ctx: CommandContext) -> None:
+    last = _sessions(ctx).get(ctx.sender)
+    if last is None:
+        await ctx.reply("Aucune recherche en cours : commencez par !annuaire <texte>.")
+        return
+    if last.page >= last.pages:
+        await ctx.reply("C'était la dernière page de résultats.")
+        return
+    last.page += 1
+    await _show(ctx, last)
+
+
+async def favourite(ctx: CommandContext) -> None:
+    argument = ctx.args.strip()
+    directory = ctx.services.directory
+    try:
+        number = int(argument)
+    except ValueError:
+        await ctx.reply("Usage : !favori N (numéro d'un résultat) ou !favori -N (retirer le "
+                        "N-ième de vos favoris).")
+        return
+    if number < 0:
+        ids = await directory.favourite_ids(ctx.sender)
+        if not 1 <= -number <= len(ids):
+            await ctx.reply(f"Vous avez {len(ids)} favori(s) : numéro {-number} inconnu.")
+            return
+        await directory.remove_favourite(ctx.sender, ids[-number - 1])
+        await ctx.reply("Retiré de vos favoris.")
+        return
+    last = _sessions(ctx).get(ctx.sender)
+    first = ((last.page - 1) * PAGE_SIZE) if last else 0
+    index = number - 1 - first
+    if last is None or not 0 <= index < len(last.national_ids):
+        await ctx.reply("Numéro inconnu : utilisez un numéro de la dernière page de résultats "
+                        "(!annuaire <texte>).")
+        return
+    try:
+        added = await directory.add_favourite(ctx.sender, last.national_ids[index])
+    except UnknownPractitioner:
+        await ctx.reply("Ce praticien n'est plus dans l'annuaire.")
+        return
+    await ctx.reply("Ajouté à vos favoris (!favoris pour la liste)." if added
+                    else "Déjà dans vos favoris.")
+
+
+async def favourites(ctx: CommandContext) -> None:
+    people = await ctx.services.directory.favourites(ctx.sender)
+    if not people:
+        await ctx.reply("Vous n'avez pas encore de favoris : !annuaire <texte> puis !favori N.")
+        return
+    members = await verified_members(ctx.services.database, [p.national_id for p in people])
+    lines = ["Vos correspondants favoris :"]
+    lines += [f"{i}. {describe(p, p.national_id in members)}" for i, p in enumerate(people, 1)]
+    lines.append("!favori -N pour retirer le N-ième.")
+    await ctx.reply("\n".join(lines))
+
+
+def register(router: CommandRouter) -> None:
+    section = "Annuaire"
+    router.register(Command(
+        name="annuaire", aliases=("search", "recherche"), handler=search, usage="<texte>",
+        section=section, help_fr="chercher un praticien (nom, spécialité, ville, CPTS…)",
+        help_en="search the national directory"))
+    router.register(Command(
+        name="suite", aliases=("next",), handler=next_page, section=section,
+        help_fr="page suivante des résultats", help_en="next page of results"))
+    router.register(Command(
+        name="favori", aliases=("favorite", "fav"), handler=favourite, usage="N | -N",
+        section=section, help_fr="ajouter le résultat N aux favoris (ou -N : retirer)",
+        help_en="add result N to favourites (-N removes)"))
+    router.register(Command(
+        name="favoris", aliases=("favorites",), handler=favourites, section=section,
+        help_fr="vos correspondants favoris", help_en="your favourite correspondents"))
