@@ -116,18 +116,19 @@ class DocumentChecks:
                     "documents": await self.store.summary(check.id)}
         if self.provider == "onfido" and self.onfido is not None:
             try:
-                applicant_id, check_id_onfido = await self._start_onfido(check)
+                applicant_id, document_ids = await self._send_to_onfido(check)
+                # pending before the check exists, so that its result can never come first
+                await self.verification.request(check.user_id, "onfido", {
+                    **evidence, "provider": "onfido", "onfido_applicant": applicant_id})
+                created = await self.onfido.client.create_check(applicant_id, document_ids)
             except OnfidoError as exc:
                 log.warning("Onfido unavailable for document check %s (%s): administrator review",
                             check.id, exc)
             else:
-                # pending first: a result arriving now finds no check (404, so Onfido retries,
-                # and polling catches up) rather than one decided before it was requested
-                await self.verification.request(
-                    check.user_id, "onfido", {**evidence, "provider": "onfido",
-                                              "onfido_check": check_id_onfido})
+                # a webhook in the instant before this update is answered 404: Onfido retries
+                # failed deliveries, and polling catches up anyway
                 await self._update(check.id, step="submitted", provider="onfido",
-                                   applicant_id=applicant_id, check_id=check_id_onfido,
+                                   applicant_id=applicant_id, check_id=str(created["id"]),
                                    check_status="in_progress", submitted_at=utcnow())
                 return "onfido"
         await self._update(check.id, step="submitted", provider="review", submitted_at=utcnow())
@@ -135,7 +136,8 @@ class DocumentChecks:
         await self.post_to_administrators(check.id, "Documents d'identité à examiner.")
         return "review"
 
-    async def _start_onfido(self, check: DocumentCheck) -> tuple[str, str]:
+    async def _send_to_onfido(self, check: DocumentCheck) -> tuple[str, list[str]]:
+        """Applicant, document sides and live photo; returns the applicant and document ids."""
         assert self.onfido is not None
         account = await self.verification.account(check.user_id)
         if account is None:
@@ -148,8 +150,7 @@ class DocumentChecks:
                                          self.onfido.issuing_country)
             for side in ("front", "back") if side in photos]
         await client.upload_live_photo(applicant_id, photos["selfie"])
-        created = await client.create_check(applicant_id, document_ids)
-        return applicant_id, str(created["id"])
+        return applicant_id, document_ids
 
     async def post_to_administrators(self, check_id: int, headline: str) -> None:
         """The declared identity, then each photo as an encrypted image, in the admin room."""

@@ -235,10 +235,23 @@ class Bot:
         if client.should_upload_keys:
             await client.keys_upload()
         if client.should_query_keys:
-            await client.keys_query()
+            response = await client.keys_query()
+            self._rotate_room_keys_for(getattr(response, "changed", None) or {})
         if client.should_claim_keys:
             await client.keys_claim(client.get_users_for_key_claiming())
         await client.send_to_device_messages()
+
+    def _rotate_room_keys_for(self, changed: dict) -> None:
+        """A member has a new (or removed) device: use a fresh room key in their rooms.
+
+        nio shares a room key only with the devices known when it is first shared, and no
+        membership event marks a new device of an existing member; without this, an
+        administrator's new device would never read what the bot posts in the admin room.
+        """
+        assert self.client is not None
+        for room in self.client.rooms.values():
+            if room.encrypted and any(user_id in room.users for user_id in changed):
+                self.client.invalidate_outbound_session(room.room_id)
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         assert self.client is not None
