@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -49,7 +49,7 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
 
 
 async def add_account(database, user_id: str, first: str = "Camille", last: str = "Bernard"):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with database.session() as session, session.begin():
         session.add(Account(
             user_id=user_id, first_name=first, last_name=last,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bridge.identity.documents import DocumentCheck
 from bridge.identity.onfido import OnfidoClient, sign
-from bridge.verification.models import AuditEntry, VerificationRequest
+from bridge.verification.models import VerificationRequest
 from tests.documents.conftest import add_account
 from tests.documents.images import jpeg, png
 

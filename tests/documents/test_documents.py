@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import InvalidToken
 
 from bridge.identity.documents import (
     MB,
@@ -68,7 +69,7 @@ async def test_photos_are_encrypted_at_rest_and_deleted(database):
     assert photo.data not in row.ciphertext and photo.data[:64] not in row.ciphertext
     assert row.sha256 == digest
     assert (await store.photos(check.id)) == [photo]
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidToken):
         await DocumentStore(database, "another-secret").photos(check.id)
     assert (await store.summary(check.id))[0]["sha256"] == digest
     assert await store.delete(check.id) == 1

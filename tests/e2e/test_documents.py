@@ -24,7 +24,7 @@ from tests.e2e.test_verification import admin_client
 
 pytestmark = pytest.mark.e2e
 
-CAMILLE = dict(first_name="Camille", last_name="Bernard", declared="10001045367")
+CAMILLE = {"first_name": "Camille", "last_name": "Bernard", "declared": "10001045367"}
 RECTO, VERSO, SELFIE = jpeg("red"), jpeg("green"), png("blue")
 
 
