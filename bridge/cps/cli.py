@@ -18,7 +18,7 @@ import ipaddress
 import json
 import urllib.error
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from bridge.cps import protocol
@@ -36,13 +36,18 @@ class ServiceError(Exception):
 
 
 def register(verbs) -> None:
-    verb = verbs.add_parser("cps-verify",
-                            help="vérifier votre identité avec votre carte CPS et un lecteur")
+    verb = verbs.add_parser(
+        "cps-verify", help="vérifier votre identité avec votre carte CPS et un lecteur"
+    )
     verb.add_argument("--service", required=True, help="adresse du service (donnée par le robot)")
     verb.add_argument("--code", required=True, help="code à usage unique (donné par le robot)")
     verb.add_argument("--reader", help="nom (ou début du nom) du lecteur à utiliser")
-    verb.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                      help="secondes d'attente de la carte (défaut 60)")
+    verb.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="secondes d'attente de la carte (défaut 60)",
+    )
     verb.set_defaults(func=command, standalone=True)
 
 
@@ -50,9 +55,15 @@ def command(args: argparse.Namespace) -> int:
     return run(args.service, args.code, reader_name=args.reader, timeout=args.timeout)
 
 
-def run(service: str, code: str, *, reader_name: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT, ask_pin: Callable[[], str] | None = None,
-        out: Callable[[str], None] = print) -> int:
+def run(
+    service: str,
+    code: str,
+    *,
+    reader_name: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    ask_pin: Callable[[], str] | None = None,
+    out: Callable[[str], None] = print,
+) -> int:
     """The whole check; `ask_pin` replaces the terminal prompt in tests (never a real PIN)."""
     try:
         base = service_base(service)
@@ -61,8 +72,10 @@ def run(service: str, code: str, *, reader_name: str | None = None,
         return exc.exit_code
     normalised = protocol.normalise_code(code)
     if len(normalised) != protocol.CODE_LENGTH:
-        out("Ce code ne ressemble pas à celui donné par le robot (10 caractères, par exemple "
-            "ABCDE-12345). Demandez-en un avec !verifier cps.")
+        out(
+            "Ce code ne ressemble pas à celui donné par le robot (10 caractères, par exemple "
+            "ABCDE-12345). Demandez-en un avec !verifier cps."
+        )
         return 2
     card = None
     try:
@@ -84,11 +97,15 @@ def run(service: str, code: str, *, reader_name: str | None = None,
         challenge = post_json(base + protocol.CHALLENGE_PATH, {"code": normalised})
         user_id, nonce = str(challenge["user_id"]), str(challenge["challenge"])
         signature = card.authenticate(protocol.signed_message(user_id, nonce))
-        answer = post_json(base + protocol.RESPONSE_PATH, {
-            "user_id": user_id, "challenge": nonce,
-            "certificate": base64.b64encode(certificate).decode(),
-            "signature": base64.b64encode(signature).decode(),
-        })
+        answer = post_json(
+            base + protocol.RESPONSE_PATH,
+            {
+                "user_id": user_id,
+                "challenge": nonce,
+                "certificate": base64.b64encode(certificate).decode(),
+                "signature": base64.b64encode(signature).decode(),
+            },
+        )
     except CardError as exc:
         out(exc.message_fr)
         return exc.exit_code
@@ -109,11 +126,13 @@ def service_base(url: str) -> str:
     """The service address; plain http only on this computer (the code must not travel clear)."""
     parts = urlsplit((url or "").strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ServiceError("Adresse du service invalide : recopiez la commande donnée par le "
-                           "robot.", 2)
+        raise ServiceError(
+            "Adresse du service invalide : recopiez la commande donnée par le robot.", 2
+        )
     if parts.scheme == "http" and not _loopback(parts.hostname):
-        raise ServiceError("Le service doit être joint en https (seul « localhost » est accepté "
-                           "en http).", 2)
+        raise ServiceError(
+            "Le service doit être joint en https (seul « localhost » est accepté en http).", 2
+        )
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
@@ -128,9 +147,12 @@ def _loopback(host: str) -> bool:
 
 def post_json(url: str, body: dict, timeout: float = 30) -> dict:
     """POST JSON; a refusal comes back as ServiceError with the service's French message."""
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "Accept": "application/json"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read() or b"{}")
@@ -142,8 +164,10 @@ def post_json(url: str, body: dict, timeout: float = 30) -> dict:
         message = payload.get("message_fr") or f"Le service a refusé la demande ({exc.code})."
         raise ServiceError(message, 1 if payload.get("status") == "refused" else 5) from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise ServiceError("Le service Confrère est injoignable à cette adresse ; vérifiez "
-                           "votre connexion et recommencez. (Service unreachable.)") from exc
+        raise ServiceError(
+            "Le service Confrère est injoignable à cette adresse ; vérifiez "
+            "votre connexion et recommencez. (Service unreachable.)"
+        ) from exc
 
 
 def _prompt_pin() -> str:

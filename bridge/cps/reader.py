@@ -73,7 +73,8 @@ class WrongPin(PinError):
         plural = "s" if tries_left > 1 else ""
         super().__init__(
             f"Code PIN incorrect. Il vous reste {tries_left} essai{plural} avant le blocage de "
-            f"la carte. (Wrong PIN: {tries_left} tries left.)")
+            f"la carte. (Wrong PIN: {tries_left} tries left.)"
+        )
         self.tries_left = tries_left
 
 
@@ -83,7 +84,8 @@ class PinBlocked(PinError):
             "Votre carte CPS est bloquée (trop de codes PIN erronés). Débloquez-la avec votre "
             "code PUK ou demandez une nouvelle carte à l'ANS ; en attendant, vérifiez votre "
             "identité avec Pro Santé Connect ou manuellement (!verifier manuel). "
-            "(The card is blocked.)")
+            "(The card is blocked.)"
+        )
 
 
 class CardFailure(CardError):
@@ -111,11 +113,13 @@ def list_readers() -> list:
         raise NoService(
             "Le service des cartes à puce (pcscd) ne répond pas sur cet ordinateur. Installez-le "
             "et démarrez-le (Debian/Ubuntu : sudo apt install pcscd), puis recommencez. "
-            "(The PC/SC service is not running.)") from exc
+            "(The PC/SC service is not running.)"
+        ) from exc
     if not found:
         raise NoReader(
             "Aucun lecteur de carte n'est détecté. Branchez votre lecteur CPS et recommencez. "
-            "(No card reader found.)")
+            "(No card reader found.)"
+        )
     return list(found)
 
 
@@ -128,7 +132,7 @@ class CpsCard:
 
     # -- finding the card ----------------------------------------------------------------
     @classmethod
-    def wait(cls, readers: list, timeout: float, poll: float = 0.3) -> "CpsCard":
+    def wait(cls, readers: list, timeout: float, poll: float = 0.3) -> CpsCard:
         """The first reader holding a card that answers to the CPS application, within timeout."""
         from smartcard.Exceptions import CardConnectionException, NoCardException
 
@@ -146,13 +150,14 @@ class CpsCard:
             if time.monotonic() >= deadline:
                 raise NoCard(
                     f"Aucune carte insérée après {timeout:.0f} secondes. Insérez votre carte CPS "
-                    "dans le lecteur (puce vers le haut) et recommencez. (No card inserted.)")
+                    "dans le lecteur (puce vers le haut) et recommencez. (No card inserted.)"
+                )
             time.sleep(poll)
 
     def close(self) -> None:
         try:
             self.connection.disconnect()
-        except Exception:  # noqa: BLE001 - the card may already be gone; nothing to undo
+        except Exception:  # noqa: BLE001, S110 - the card may already be gone; nothing to undo
             pass
 
     # -- APDUs -----------------------------------------------------------------------------
@@ -164,7 +169,8 @@ class CpsCard:
         except CardConnectionException as exc:
             raise CardRemoved(
                 "La carte a été retirée (ou le lecteur débranché) pendant l'opération. "
-                "Réinsérez-la et recommencez. (The card was removed.)") from exc
+                "Réinsérez-la et recommencez. (The card was removed.)"
+            ) from exc
         response = Response(bytes(data), (sw1 << 8) | sw2)
         if sw1 == 0x61:  # more data waiting: GET RESPONSE
             more = self.transmit(bytes([0x00, 0xC0, 0x00, 0x00, sw2]))
@@ -176,14 +182,16 @@ class CpsCard:
         if not answer.ok:
             raise NotACps(
                 f"La carte du lecteur « {self.reader_name} » n'est pas une carte CPS (ou est "
-                "insérée à l'envers). (Not a CPS card.)")
+                "insérée à l'envers). (Not a CPS card.)"
+            )
 
     def read_certificate(self) -> bytes:
         """The authentication certificate, DER."""
         answer = self.transmit(bytes([0x00, 0xA4, 0x02, 0x0C, 2]) + AUTH_CERT_FID)
         if not answer.ok:
-            raise CardFailure(f"Certificat d'authentification introuvable sur la carte "
-                              f"(état {answer.sw:04X}).")
+            raise CardFailure(
+                f"Certificat d'authentification introuvable sur la carte (état {answer.sw:04X})."
+            )
         content = self._read_binary(0, CHUNK)
         total = _der_length(content)
         while len(content) < total:
@@ -212,8 +220,10 @@ class CpsCard:
 
     def verify_pin(self, pin: str) -> None:
         if not (pin.isdigit() and 4 <= len(pin) <= PIN_LENGTH):
-            raise PinError(f"Le code PIN d'une carte CPS compte de 4 à {PIN_LENGTH} chiffres ; "
-                           "rien n'a été envoyé à la carte. (The PIN must be 4–8 digits.)")
+            raise PinError(
+                f"Le code PIN d'une carte CPS compte de 4 à {PIN_LENGTH} chiffres ; "
+                "rien n'a été envoyé à la carte. (The PIN must be 4–8 digits.)"
+            )
         block = pin.encode("ascii").ljust(PIN_LENGTH, b"\xff")
         answer = self.transmit(bytes([0x00, 0x20, 0x00, PIN_REFERENCE, PIN_LENGTH]) + block)
         if answer.ok:
@@ -231,8 +241,9 @@ class CpsCard:
         if not answer.ok:
             raise CardFailure(f"La carte a refusé de préparer la signature (état {answer.sw:04X}).")
         digest_info = SHA256_DIGESTINFO_PREFIX + hashlib.sha256(message).digest()
-        answer = self.transmit(bytes([0x00, 0x88, 0x00, 0x00, len(digest_info)]) + digest_info
-                               + b"\x00")
+        answer = self.transmit(
+            bytes([0x00, 0x88, 0x00, 0x00, len(digest_info)]) + digest_info + b"\x00"
+        )
         if answer.sw == 0x6982:
             raise PinError("La carte demande le code PIN avant de signer.")
         if not answer.ok or not answer.data:
@@ -250,4 +261,4 @@ def _der_length(head: bytes) -> int:
     count = first & 0x7F
     if count == 0 or count > 3 or len(head) < 2 + count:
         raise CardFailure("Le fichier lu sur la carte n'est pas un certificat.")
-    return 2 + count + int.from_bytes(head[2:2 + count], "big")
+    return 2 + count + int.from_bytes(head[2 : 2 + count], "big")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -64,7 +64,7 @@ class TrustStore:
         return bool(self.anchors)
 
     @classmethod
-    def from_files(cls, paths: tuple[Path, ...] | list[Path]) -> "TrustStore":
+    def from_files(cls, paths: tuple[Path, ...] | list[Path]) -> TrustStore:
         """Raises ValueError naming the file that cannot be read or holds no certificate."""
         found: list[x509.Certificate] = []
         for path in paths:
@@ -81,8 +81,12 @@ class TrustStore:
 
 def load_certificates(data: bytes) -> list[x509.Certificate]:
     """Certificates from PEM, PKCS#7 (PEM or DER, as the ANS publishes them) or one DER."""
-    loaders = (x509.load_pem_x509_certificates, pkcs7.load_pem_pkcs7_certificates,
-               pkcs7.load_der_pkcs7_certificates, lambda d: [x509.load_der_x509_certificate(d)])
+    loaders = (
+        x509.load_pem_x509_certificates,
+        pkcs7.load_pem_pkcs7_certificates,
+        pkcs7.load_der_pkcs7_certificates,
+        lambda d: [x509.load_der_x509_certificate(d)],
+    )
     for loader in loaders:
         try:
             certificates = loader(data)
@@ -93,23 +97,34 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
     return []
 
 
-def check_card(store: TrustStore, certificate_der: bytes, signature: bytes, message: bytes,
-               now: datetime | None = None) -> CheckedCard:
+def check_card(
+    store: TrustStore,
+    certificate_der: bytes,
+    signature: bytes,
+    message: bytes,
+    now: datetime | None = None,
+) -> CheckedCard:
     """Everything about the card's answer except "is it this account's holder"."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     try:
         leaf = x509.load_der_x509_certificate(certificate_der)
     except ValueError as exc:
-        raise CpsRefusal("bad_certificate", "le certificat envoyé est illisible",
-                         "the certificate cannot be parsed") from exc
+        raise CpsRefusal(
+            "bad_certificate",
+            "le certificat envoyé est illisible",
+            "the certificate cannot be parsed",
+        ) from exc
     _check_dates(leaf, now)
     _check_chain(store, leaf, now)
     _check_key_usage(leaf)
     _check_signature(leaf, signature, message)
     holder = holder_of(leaf)
     if holder is None or not holder.national_id or not (holder.surname and holder.given_name):
-        raise CpsRefusal("no_identity", "le certificat ne porte pas l'identifiant national et "
-                         "les noms du titulaire", "the certificate names no holder")
+        raise CpsRefusal(
+            "no_identity",
+            "le certificat ne porte pas l'identifiant national et les noms du titulaire",
+            "the certificate names no holder",
+        )
     return CheckedCard(
         holder=holder,
         fingerprint=hashlib.sha256(certificate_der).hexdigest(),
@@ -121,43 +136,62 @@ def check_card(store: TrustStore, certificate_der: bytes, signature: bytes, mess
 
 def proven_identity(card: CheckedCard) -> ProvenIdentity:
     holder = card.holder
-    return ProvenIdentity(national_id=holder.national_id,
-                          names=((holder.given_name, holder.surname),), source=SOURCE,
-                          extra={"title": holder.title})
+    return ProvenIdentity(
+        national_id=holder.national_id,
+        names=((holder.given_name, holder.surname),),
+        source=SOURCE,
+        extra={"title": holder.title},
+    )
 
 
 def _check_dates(leaf: x509.Certificate, now: datetime) -> None:
     if now > leaf.not_valid_after_utc:
-        raise CpsRefusal("expired_certificate",
-                         "le certificat de la carte CPS est expiré (carte périmée ?)",
-                         "the card's certificate has expired")
+        raise CpsRefusal(
+            "expired_certificate",
+            "le certificat de la carte CPS est expiré (carte périmée ?)",
+            "the card's certificate has expired",
+        )
     if now < leaf.not_valid_before_utc:
-        raise CpsRefusal("certificate_not_yet_valid",
-                         "le certificat de la carte CPS n'est pas encore valide",
-                         "the card's certificate is not yet valid")
+        raise CpsRefusal(
+            "certificate_not_yet_valid",
+            "le certificat de la carte CPS n'est pas encore valide",
+            "the card's certificate is not yet valid",
+        )
 
 
 def _check_chain(store: TrustStore, leaf: x509.Certificate, now: datetime) -> None:
     if not store.configured:
-        raise CpsRefusal("not_configured", "la vérification par carte CPS n'est pas configurée "
-                         "sur ce service (autorités IGC-Santé absentes)",
-                         "CPS verification is not configured (no IGC-Santé anchors)")
-    verifier = (PolicyBuilder().store(Store(store.anchors)).time(now)
-                .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(),
-                                    ee_policy=ExtensionPolicy.permit_all())
-                .build_client_verifier())
+        raise CpsRefusal(
+            "not_configured",
+            "la vérification par carte CPS n'est pas configurée "
+            "sur ce service (autorités IGC-Santé absentes)",
+            "CPS verification is not configured (no IGC-Santé anchors)",
+        )
+    verifier = (
+        PolicyBuilder()
+        .store(Store(store.anchors))
+        .time(now)
+        .extension_policies(
+            ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ExtensionPolicy.permit_all()
+        )
+        .build_client_verifier()
+    )
     try:
         verifier.verify(leaf, store.intermediates)
     except VerificationError as exc:
-        raise CpsRefusal("untrusted_certificate", "le certificat n'a pas été émis par une "
-                         "autorité IGC-Santé reconnue par ce service",
-                         "the certificate does not chain to a trusted IGC-Santé authority"
-                         ) from exc
+        raise CpsRefusal(
+            "untrusted_certificate",
+            "le certificat n'a pas été émis par une autorité IGC-Santé reconnue par ce service",
+            "the certificate does not chain to a trusted IGC-Santé authority",
+        ) from exc
 
 
 def _check_key_usage(leaf: x509.Certificate) -> None:
-    refusal = CpsRefusal("wrong_key_usage", "ce certificat de la carte ne sert pas à "
-                         "l'authentification", "the certificate is not for authentication")
+    refusal = CpsRefusal(
+        "wrong_key_usage",
+        "ce certificat de la carte ne sert pas à l'authentification",
+        "the certificate is not for authentication",
+    )
     try:
         usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound as exc:
@@ -182,9 +216,11 @@ def _check_signature(leaf: x509.Certificate, signature: bytes, message: bytes) -
         else:
             raise InvalidSignature()
     except InvalidSignature as exc:
-        raise CpsRefusal("bad_signature", "la signature de la carte ne correspond pas au défi "
-                         "de cette demande", "the signature does not match this challenge"
-                         ) from exc
+        raise CpsRefusal(
+            "bad_signature",
+            "la signature de la carte ne correspond pas au défi de cette demande",
+            "the signature does not match this challenge",
+        ) from exc
 
 
 def _self_signed(certificate: x509.Certificate) -> bool:

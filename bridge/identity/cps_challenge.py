@@ -11,7 +11,7 @@ race finds them already spent.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bridge.cps import protocol
 from bridge.storage.database import Database
@@ -41,8 +41,7 @@ async def exchange_code(db: Database, code: str, seconds: int) -> Challenge | No
     if spent is None or not spent.user_id:
         return None
     value = await tokens.issue(db, CHALLENGE_PURPOSE, spent.user_id, timedelta(seconds=seconds))
-    return Challenge(spent.user_id, value,
-                     datetime.now(timezone.utc) + timedelta(seconds=seconds))
+    return Challenge(spent.user_id, value, datetime.now(UTC) + timedelta(seconds=seconds))
 
 
 async def spend_challenge(db: Database, value: str) -> str | None:

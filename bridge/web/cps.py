@@ -27,26 +27,28 @@ log = logging.getLogger(__name__)
 
 MAX_CERTIFICATE = 16 * 1024
 MAX_SIGNATURE = 1024
-MANUAL_FR = ("Si c'est une erreur, demandez une vérification manuelle au robot Confrère : "
-             "!verifier manuel")
+MANUAL_FR = (
+    "Si c'est une erreur, demandez une vérification manuelle au robot Confrère : !verifier manuel"
+)
 
 
-def error(http_status: int, code: str, message_fr: str, message_en: str,
-          **extra) -> web.Response:
-    return web.json_response({"error": code, "message_fr": message_fr,
-                              "message_en": message_en, **extra}, status=http_status)
+def error(http_status: int, code: str, message_fr: str, message_en: str, **extra) -> web.Response:
+    return web.json_response(
+        {"error": code, "message_fr": message_fr, "message_en": message_en, **extra},
+        status=http_status,
+    )
 
 
 class CpsEndpoints:
-    def __init__(self, verification: VerificationService, trust: TrustStore,
-                 challenge_seconds: int) -> None:
+    def __init__(
+        self, verification: VerificationService, trust: TrustStore, challenge_seconds: int
+    ) -> None:
         self.verification = verification
         self.trust = trust  # replaceable as a whole (tests swap in their own PKI)
         self.challenge_seconds = challenge_seconds
 
     @classmethod
-    def from_settings(cls, settings: Settings,
-                      verification: VerificationService) -> "CpsEndpoints":
+    def from_settings(cls, settings: Settings, verification: VerificationService) -> CpsEndpoints:
         """Reads the configured IGC-Santé files now: a bad file stops the start, named."""
         try:
             trust = TrustStore.from_files(settings.cps.anchor_paths(settings.data_dir))
@@ -57,8 +59,10 @@ class CpsEndpoints:
         return cls(verification, trust, settings.cps.challenge_seconds)
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post(protocol.CHALLENGE_PATH, self.challenge),
-                web.post(protocol.RESPONSE_PATH, self.response)]
+        return [
+            web.post(protocol.CHALLENGE_PATH, self.challenge),
+            web.post(protocol.RESPONSE_PATH, self.response),
+        ]
 
     async def challenge(self, request: web.Request) -> web.Response:
         body = await _body(request)
@@ -69,12 +73,20 @@ class CpsEndpoints:
             return _not_configured()
         challenge = await exchange_code(self.verification.db, code, self.challenge_seconds)
         if challenge is None:
-            return error(410, "invalid_code",
-                         "Ce code n'est pas valable (il ne sert qu'une fois et expire après "
-                         "quelques minutes). Demandez-en un nouveau au robot : !verifier cps",
-                         "Unknown, expired or used code: ask the bot for a new one.")
-        return web.json_response({"user_id": challenge.user_id, "challenge": challenge.value,
-                                  "expires_in": self.challenge_seconds})
+            return error(
+                410,
+                "invalid_code",
+                "Ce code n'est pas valable (il ne sert qu'une fois et expire après "
+                "quelques minutes). Demandez-en un nouveau au robot : !verifier cps",
+                "Unknown, expired or used code: ask the bot for a new one.",
+            )
+        return web.json_response(
+            {
+                "user_id": challenge.user_id,
+                "challenge": challenge.value,
+                "expires_in": self.challenge_seconds,
+            }
+        )
 
     async def response(self, request: web.Request) -> web.Response:
         body = await _body(request)
@@ -86,48 +98,76 @@ class CpsEndpoints:
             return _not_configured()
         owner = await spend_challenge(self.verification.db, challenge)
         if owner is None:
-            return error(410, "invalid_challenge",
-                         "Ce défi est inconnu, expiré ou déjà utilisé. Relancez la commande avec "
-                         "un nouveau code du robot (!verifier cps).",
-                         "Unknown, expired or used challenge.")
+            return error(
+                410,
+                "invalid_challenge",
+                "Ce défi est inconnu, expiré ou déjà utilisé. Relancez la commande avec "
+                "un nouveau code du robot (!verifier cps).",
+                "Unknown, expired or used challenge.",
+            )
         if owner != user_id:
             log.warning("CPS challenge of %s presented for %s", owner, user_id)
-            return error(403, "challenge_other_account",
-                         "Ce défi a été émis pour un autre compte.",
-                         "This challenge was issued for another account.")
+            return error(
+                403,
+                "challenge_other_account",
+                "Ce défi a été émis pour un autre compte.",
+                "This challenge was issued for another account.",
+            )
         try:
-            card = check_card(self.trust, certificate, signature,
-                              protocol.signed_message(user_id, challenge))
+            card = check_card(
+                self.trust, certificate, signature, protocol.signed_message(user_id, challenge)
+            )
         except CpsRefusal as refusal:
             log.info("CPS answer for %s refused: %s", user_id, refusal.code)
-            return error(403, refusal.code, f"Vérification impossible : {refusal.message_fr}.",
-                         refusal.message_en)
+            return error(
+                403,
+                refusal.code,
+                f"Vérification impossible : {refusal.message_fr}.",
+                refusal.message_en,
+            )
         account = await self.verification.account(user_id)
         if account is None:
-            return error(404, "no_account", "Aucun compte Confrère pour cette demande.",
-                         "No Confrère account.")
+            return error(
+                404,
+                "no_account",
+                "Aucun compte Confrère pour cette demande.",
+                "No Confrère account.",
+            )
         proven = proven_identity(card)
-        evidence = {"provider": "cps", "national_id": proven.national_id,
-                    "certificate_sha256": card.fingerprint, "serial": card.serial,
-                    "issuer": card.issuer, "not_after": card.not_after,
-                    "title": card.holder.title}
-        result = match_account(account.first_name, account.last_name,
-                               account.declared_identifier, proven)
+        evidence = {
+            "provider": "cps",
+            "national_id": proven.national_id,
+            "certificate_sha256": card.fingerprint,
+            "serial": card.serial,
+            "issuer": card.issuer,
+            "not_after": card.not_after,
+            "title": card.holder.title,
+        }
+        result = match_account(
+            account.first_name, account.last_name, account.declared_identifier, proven
+        )
         if not result.ok:
-            await self.verification.refuse(user_id, "cps", "Carte CPS", result.reason_fr,
-                                           evidence=evidence)
-            return error(403, "identity_mismatch",
-                         f"Vérification refusée : {result.reason_fr}. {MANUAL_FR}",
-                         f"Refused: {result.reason_en}. Ask for a manual check (!verify manual).",
-                         status="refused")
-        await self.verification.verify(user_id, "cps", "Carte CPS",
-                                       national_id=proven.national_id, evidence=evidence)
-        return web.json_response({
-            "status": "verified",
-            "message_fr": f"Identité vérifiée : {card.holder.describe()}. Retournez dans votre "
-                          "client Matrix : vous pouvez échanger avec vos confrères vérifiés.",
-            "message_en": "Identity verified.",
-        })
+            await self.verification.refuse(
+                user_id, "cps", "Carte CPS", result.reason_fr, evidence=evidence
+            )
+            return error(
+                403,
+                "identity_mismatch",
+                f"Vérification refusée : {result.reason_fr}. {MANUAL_FR}",
+                f"Refused: {result.reason_en}. Ask for a manual check (!verify manual).",
+                status="refused",
+            )
+        await self.verification.verify(
+            user_id, "cps", "Carte CPS", national_id=proven.national_id, evidence=evidence
+        )
+        return web.json_response(
+            {
+                "status": "verified",
+                "message_fr": f"Identité vérifiée : {card.holder.describe()}. Retournez dans votre "
+                "client Matrix : vous pouvez échanger avec vos confrères vérifiés.",
+                "message_en": "Identity verified.",
+            }
+        )
 
 
 async def _body(request: web.Request) -> dict | None:
@@ -159,11 +199,21 @@ def _base64(value, limit: int) -> bytes | None:
 
 
 def _bad_request() -> web.Response:
-    return error(400, "bad_request", "Demande incomplète ou mal formée : utilisez la commande "
-                 "confrere cps-verify donnée par le robot.", "Malformed request.")
+    return error(
+        400,
+        "bad_request",
+        "Demande incomplète ou mal formée : utilisez la commande "
+        "confrere cps-verify donnée par le robot.",
+        "Malformed request.",
+    )
 
 
 def _not_configured() -> web.Response:
-    return error(503, "not_configured", "La vérification par carte CPS n'est pas configurée sur "
-                 "ce service. Utilisez Pro Santé Connect ou la vérification manuelle "
-                 "(!verifier manuel).", "CPS verification is not configured here.")
+    return error(
+        503,
+        "not_configured",
+        "La vérification par carte CPS n'est pas configurée sur "
+        "ce service. Utilisez Pro Santé Connect ou la vérification manuelle "
+        "(!verifier manuel).",
+        "CPS verification is not configured here.",
+    )

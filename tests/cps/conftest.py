@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -28,16 +28,31 @@ class CpsWorld:
     endpoints: CpsEndpoints
     decisions: list[Decision] = field(default_factory=list)
 
-    async def account(self, user_id: str, first: str = "Camille", last: str = "Bernard",
-                      declared: str | None = "10001045367") -> str:
-        now = datetime.now(timezone.utc)
+    async def account(
+        self,
+        user_id: str,
+        first: str = "Camille",
+        last: str = "Bernard",
+        declared: str | None = "10001045367",
+    ) -> str:
+        now = datetime.now(UTC)
         async with self.database.session() as session, session.begin():
-            session.add(Account(
-                user_id=user_id, first_name=first, last_name=last,
-                email=f"{user_id[1:].split(':')[0]}@example.org", exercise_mode="liberal",
-                declared_identifier=declared, declared_identifier_type="RPPS" if declared else None,
-                terms_version="t", terms_accepted_at=now, privacy_version="t",
-                privacy_accepted_at=now, verification_state="unverified"))
+            session.add(
+                Account(
+                    user_id=user_id,
+                    first_name=first,
+                    last_name=last,
+                    email=f"{user_id[1:].split(':')[0]}@example.org",
+                    exercise_mode="liberal",
+                    declared_identifier=declared,
+                    declared_identifier_type="RPPS" if declared else None,
+                    terms_version="t",
+                    terms_accepted_at=now,
+                    privacy_version="t",
+                    privacy_accepted_at=now,
+                    verification_state="unverified",
+                )
+            )
         return user_id
 
     async def code(self, user_id: str, minutes: int = 15) -> str:
@@ -77,7 +92,8 @@ async def cps_world(database, tmp_path):
     port = _free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        yield CpsWorld(f"http://127.0.0.1:{port}", database, verification, endpoints,
-                       world_decisions)
+        yield CpsWorld(
+            f"http://127.0.0.1:{port}", database, verification, endpoints, world_decisions
+        )
     finally:
         await runner.cleanup()

@@ -32,15 +32,21 @@ def _authorities(directory: Path) -> pki.Authority:
         return pki.Authority(certificate.subject, key, certificate)
     directory.mkdir(parents=True, exist_ok=True)
     authority = pki.intermediate()
-    key_file.write_bytes(authority.key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    key_file.write_bytes(
+        authority.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     key_file.chmod(0o600)
     cert_file.write_bytes(authority.certificate.public_bytes(serialization.Encoding.PEM))
     (directory / "racine-test.pem").write_bytes(
-        pki.root().certificate.public_bytes(serialization.Encoding.PEM))
-    (directory / "fort-personnes-test.p7b").write_bytes(pkcs7.serialize_certificates(
-        [authority.certificate], serialization.Encoding.DER))
+        pki.root().certificate.public_bytes(serialization.Encoding.PEM)
+    )
+    (directory / "fort-personnes-test.p7b").write_bytes(
+        pkcs7.serialize_certificates([authority.certificate], serialization.Encoding.DER)
+    )
     return authority
 
 
@@ -55,11 +61,15 @@ def main() -> None:
     directory = Path(args.data) / "cps-test"
     authority = _authorities(directory)
     identity = pki.card(args.national_id, args.surname, args.given_name, issuer=authority)
-    print("Autorités de test (à mettre dans confrere.yaml, puis redémarrer le service) :\n"
-          "  cps:\n    trust_anchors: [cps-test/racine-test.pem, cps-test/fort-personnes-test.p7b]")
+    print(
+        "Autorités de test (à mettre dans confrere.yaml, puis redémarrer le service) :\n"
+        "  cps:\n    trust_anchors: [cps-test/racine-test.pem, cps-test/fort-personnes-test.p7b]"
+    )
     card = VirtualCard(identity, pin=args.pin).insert()
-    print(f"Carte virtuelle de {args.given_name} {args.surname} ({args.national_id}) insérée "
-          "dans « Virtual PCD 00 00 » (PIN de démonstration). Ctrl-C pour la retirer.")
+    print(
+        f"Carte virtuelle de {args.given_name} {args.surname} ({args.national_id}) insérée "
+        "dans « Virtual PCD 00 00 » (PIN de démonstration). Ctrl-C pour la retirer."
+    )
     try:
         while True:
             time.sleep(1)

@@ -50,13 +50,16 @@ def pcscd():
         return
     binary = shutil.which("pcscd") or shutil.which("pcscd", path="/usr/sbin:/sbin")
     if binary is None or not VPCD_DRIVER.exists():
-        pytest.skip("pcscd or the vpcd driver is not installed "
-                    "(apt-get install pcscd vsmartcard-vpcd; .ci/run does it)")
-    process = subprocess.Popen([binary, "-f"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+        pytest.skip(
+            "pcscd or the vpcd driver is not installed "
+            "(apt-get install pcscd vsmartcard-vpcd; .ci/run does it)"
+        )
+    process = subprocess.Popen([binary, "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        if not _wait(lambda: bool(virtual_readers()) or process.poll() is not None, 15) \
-                or not virtual_readers():
+        if (
+            not _wait(lambda: bool(virtual_readers()) or process.poll() is not None, 15)
+            or not virtual_readers()
+        ):
             process.kill()
             error = process.stderr.read().decode(errors="replace")[-500:] if process.stderr else ""
             pytest.skip(f"pcscd could not start with the virtual readers: {error}")
@@ -83,7 +86,8 @@ def card_present(reader_name: str = READER) -> bool:
         return False
     try:
         result, states = scard.SCardGetStatusChange(
-            context, 0, [(reader_name, scard.SCARD_STATE_UNAWARE)])
+            context, 0, [(reader_name, scard.SCARD_STATE_UNAWARE)]
+        )
         if result != scard.SCARD_S_SUCCESS:
             return False
         return bool(states[0][1] & scard.SCARD_STATE_PRESENT)
@@ -91,15 +95,27 @@ def card_present(reader_name: str = READER) -> bool:
         scard.SCardReleaseContext(context)
 
 
+# pcscd polls a reader for card presence about every 0.4 s; a card that leaves and a new one
+# that arrives between two polls look like one card that never left, stuck "removed".
+SETTLE = 1.0
+
+
 @contextlib.contextmanager
 def inserted(identity, **options):
     """A virtual card in reader 00 00 for the duration of the block, removed afterwards."""
-    card = VirtualCard(identity, port=VPCD_PORTS[0], **options).insert()
+    card = None
+    for _attempt in range(3):
+        card = VirtualCard(identity, port=VPCD_PORTS[0], **options).insert()
+        if _wait(card_present, 4):
+            break
+        card.remove()  # pcscd missed it: take it out, let pcscd see the reader empty, retry
+        time.sleep(SETTLE)
+    else:
+        raise AssertionError("pcscd did not see the virtual card")
     try:
-        assert _wait(card_present, 10), "pcscd did not see the virtual card"
         card.commands.clear()
         yield card
     finally:
         card.remove()
-        assert _wait(lambda: not card_present(), 10), "pcscd did not see the card go"
-        time.sleep(0.1)
+        _wait(lambda: not card_present(), 10)
+        time.sleep(SETTLE)

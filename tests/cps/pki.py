@@ -9,8 +9,8 @@ Keys are RSA 2048 as on CPS3; generating them is the slow part, so the module ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 from cryptography import x509
@@ -18,21 +18,26 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-IGC_OU = [x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
-          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ASIP-SANTE"),
-          x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "0002 187512751"),
-          x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "IGC-SANTE")]
+IGC_OU = [
+    x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ASIP-SANTE"),
+    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "0002 187512751"),
+    x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "IGC-SANTE"),
+]
 
 
-@lru_cache(maxsize=None)
+@cache
 def key(name: str) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def _ca_name(common_name: str) -> x509.Name:
-    return x509.Name([*(x509.RelativeDistinguishedName([a]) for a in IGC_OU),
-                      x509.RelativeDistinguishedName([
-                          x509.NameAttribute(NameOID.COMMON_NAME, common_name)])])
+    return x509.Name(
+        [
+            *(x509.RelativeDistinguishedName([a]) for a in IGC_OU),
+            x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -46,15 +51,19 @@ def _ski(public_key) -> x509.SubjectKeyIdentifier:
     return x509.SubjectKeyIdentifier.from_public_key(public_key)
 
 
-@lru_cache(maxsize=None)
+@cache
 def root(label: str = "AC RACINE IGC-SANTE TEST") -> Authority:
     private = key(label)
     name = _ca_name(label)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(private.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=365)).not_valid_after(now + timedelta(days=3650))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=365))
+        .not_valid_after(now + timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(_ca_usage(), critical=True)
         .add_extension(_ski(private.public_key()), critical=False)
@@ -63,45 +72,64 @@ def root(label: str = "AC RACINE IGC-SANTE TEST") -> Authority:
     return Authority(name, private, certificate)
 
 
-@lru_cache(maxsize=None)
-def intermediate(label: str = "AC IGC-SANTE FORT PERSONNES TEST",
-                 root_label: str = "AC RACINE IGC-SANTE TEST") -> Authority:
+@cache
+def intermediate(
+    label: str = "AC IGC-SANTE FORT PERSONNES TEST", root_label: str = "AC RACINE IGC-SANTE TEST"
+) -> Authority:
     parent = root(root_label)
     private = key(f"{label} under {root_label}")  # a same-named forgery has its own key
     name = _ca_name(label)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(parent.name)
-        .public_key(private.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=300)).not_valid_after(now + timedelta(days=3000))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(parent.name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=300))
+        .not_valid_after(now + timedelta(days=3000))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_ca_usage(), critical=True)
         .add_extension(_ski(private.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-            parent.key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(parent.key.public_key()),
+            critical=False,
+        )
         .sign(parent.key, hashes.SHA256())
     )
     return Authority(name, private, certificate)
 
 
 def _ca_usage() -> x509.KeyUsage:
-    return x509.KeyUsage(digital_signature=False, content_commitment=False,
-                         key_encipherment=False, data_encipherment=False, key_agreement=False,
-                         key_cert_sign=True, crl_sign=True, encipher_only=False,
-                         decipher_only=False)
+    return x509.KeyUsage(
+        digital_signature=False,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
-def holder_name(national_id: str, surname: str, given_name: str,
-                title: str = "Médecin") -> x509.Name:
-    return x509.Name([
-        x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.COUNTRY_NAME, "FR")]),
-        x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.TITLE, title)]),
-        x509.RelativeDistinguishedName([
-            x509.NameAttribute(NameOID.COMMON_NAME, national_id),
-            x509.NameAttribute(NameOID.SURNAME, surname),
-            x509.NameAttribute(NameOID.GIVEN_NAME, given_name),
-        ]),
-    ])
+def holder_name(
+    national_id: str, surname: str, given_name: str, title: str = "Médecin"
+) -> x509.Name:
+    return x509.Name(
+        [
+            x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.COUNTRY_NAME, "FR")]),
+            x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.TITLE, title)]),
+            x509.RelativeDistinguishedName(
+                [
+                    x509.NameAttribute(NameOID.COMMON_NAME, national_id),
+                    x509.NameAttribute(NameOID.SURNAME, surname),
+                    x509.NameAttribute(NameOID.GIVEN_NAME, given_name),
+                ]
+            ),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -116,29 +144,52 @@ class CardIdentity:
         return self.certificate.public_bytes(serialization.Encoding.DER)
 
 
-def card(national_id: str = "810001045367", surname: str = "BERNARD",
-         given_name: str = "CAMILLE", *, issuer: Authority | None = None,
-         expired: bool = False, client_auth: bool = True, digital_signature: bool = True,
-         key_label: str | None = None) -> CardIdentity:
+def card(
+    national_id: str = "810001045367",
+    surname: str = "BERNARD",
+    given_name: str = "CAMILLE",
+    *,
+    issuer: Authority | None = None,
+    expired: bool = False,
+    client_auth: bool = True,
+    digital_signature: bool = True,
+    key_label: str | None = None,
+) -> CardIdentity:
     issuer = issuer or intermediate()
     private = key(key_label or f"card-{national_id}")
-    now = datetime.now(timezone.utc)
-    start, end = ((now - timedelta(days=1200), now - timedelta(days=30)) if expired
-                  else (now - timedelta(days=30), now + timedelta(days=1000)))
-    usage = x509.KeyUsage(digital_signature=digital_signature, content_commitment=False,
-                          key_encipherment=not digital_signature, data_encipherment=False,
-                          key_agreement=False, key_cert_sign=False, crl_sign=False,
-                          encipher_only=False, decipher_only=False)
+    now = datetime.now(UTC)
+    start, end = (
+        (now - timedelta(days=1200), now - timedelta(days=30))
+        if expired
+        else (now - timedelta(days=30), now + timedelta(days=1000))
+    )
+    usage = x509.KeyUsage(
+        digital_signature=digital_signature,
+        content_commitment=False,
+        key_encipherment=not digital_signature,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
     eku = [ExtendedKeyUsageOID.CLIENT_AUTH if client_auth else ExtendedKeyUsageOID.EMAIL_PROTECTION]
     certificate = (
-        x509.CertificateBuilder().subject_name(holder_name(national_id, surname, given_name))
-        .issuer_name(issuer.name).public_key(private.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end)
+        x509.CertificateBuilder()
+        .subject_name(holder_name(national_id, surname, given_name))
+        .issuer_name(issuer.name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(usage, critical=True)
         .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-            issuer.key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
+            critical=False,
+        )
         .sign(issuer.key, hashes.SHA256())
     )
     return CardIdentity(private, certificate)
@@ -152,6 +203,7 @@ def write_trust_files(directory: Path) -> list[Path]:
     root_file = directory / "racine-test.pem"
     root_file.write_bytes(root().certificate.public_bytes(serialization.Encoding.PEM))
     bundle = directory / "fort-personnes-test.p7b"
-    bundle.write_bytes(pkcs7.serialize_certificates([intermediate().certificate],
-                                                    serialization.Encoding.DER))
+    bundle.write_bytes(
+        pkcs7.serialize_certificates([intermediate().certificate], serialization.Encoding.DER)
+    )
     return [root_file, bundle]

@@ -28,8 +28,13 @@ def run_cli(service: str, code: str = "ABCDE-12345", pin: str = "1234", **kwargs
         asked.append(True)
         return pin
 
-    status = cli.run(service, code, ask_pin=ask_pin, out=lines.append,
-                     **{"reader_name": READER, "timeout": 5, **kwargs})
+    status = cli.run(
+        service,
+        code,
+        ask_pin=ask_pin,
+        out=lines.append,
+        **{"reader_name": READER, "timeout": 5, **kwargs},
+    )
     return status, "\n".join(lines), bool(asked)
 
 
@@ -53,7 +58,7 @@ async def test_wrong_pin_shows_tries_left_and_keeps_the_code(pcscd, cps_world):
         assert status == 4 and "Il vous reste 2 essais" in output, output
         assert card.tries == 2
         status, output, _ = await asyncio.to_thread(run_cli, cps_world.url, code, "12")
-        assert status == 4 and "4 à 8 chiffres" in output and card.tries == 2
+        assert status == 4 and "4 à 8 chiffres" in output and card.tries == 2, output
         status, output, _ = await asyncio.to_thread(run_cli, cps_world.url, code)
     assert status == 0, output  # the same code still works after a wrong PIN
     assert await cps_world.state(CAMILLE) == "verified"
@@ -62,33 +67,34 @@ async def test_wrong_pin_shows_tries_left_and_keeps_the_code(pcscd, cps_world):
 def test_the_last_wrong_pin_blocks_the_card(pcscd):
     with inserted(pki.card(), tries=1) as card:
         status, output, _ = run_cli(NOWHERE, pin="0000")
-        assert status == 4 and "bloquée" in output and card.tries == 0
+        assert status == 4 and "bloquée" in output and card.tries == 0, output
         status, output, asked = run_cli(NOWHERE)
-    assert status == 4 and "bloquée" in output and "PUK" in output
+    assert status == 4 and "bloquée" in output and "PUK" in output, output
     assert not asked  # a blocked card is reported before asking the PIN
 
 
 def test_few_tries_left_are_announced_before_the_prompt(pcscd):
     with inserted(pki.card(), tries=1):
-        status, output, _ = run_cli(NOWHERE, pin="0000")
+        _, output, _ = run_cli(NOWHERE, pin="0000")
     assert "il reste 1 essai" in output
 
 
 def test_no_card_in_the_reader(pcscd):
     status, output, asked = run_cli(NOWHERE, reader_name=EMPTY_READER, timeout=1)
-    assert status == 3 and "Aucune carte insérée après 1 secondes" in output and not asked
+    assert status == 3 and "Aucune carte insérée après 1 secondes" in output, output
+    assert not asked
 
 
 def test_a_card_that_is_not_a_cps(pcscd):
     with inserted(pki.card(), aid=bytes.fromhex("A000000003000000")):
         status, output, _ = run_cli(NOWHERE)
-    assert status == 3 and "n'est pas une carte CPS" in output
+    assert status == 3 and "n'est pas une carte CPS" in output, output
 
 
 def test_card_removed_while_reading_the_certificate(pcscd):
     with inserted(pki.card(), remove_on=0xB0):
         status, output, asked = run_cli(NOWHERE)
-    assert status == 3 and "La carte a été retirée" in output and not asked
+    assert status == 3 and "La carte a été retirée" in output and not asked, output
 
 
 async def test_card_removed_while_signing_changes_nothing(pcscd, cps_world):
@@ -96,7 +102,7 @@ async def test_card_removed_while_signing_changes_nothing(pcscd, cps_world):
     code = await cps_world.code(CAMILLE)
     with inserted(pki.card(), remove_on=0x88):
         status, output, _ = await asyncio.to_thread(run_cli, cps_world.url, code)
-    assert status == 3 and "La carte a été retirée" in output
+    assert status == 3 and "La carte a été retirée" in output, output
     assert await cps_world.state(CAMILLE) == "unverified" and not cps_world.decisions
 
 
@@ -105,38 +111,55 @@ async def test_a_refusal_from_the_service_is_shown(pcscd, cps_world):
     code = await cps_world.code(CAMILLE)
     with inserted(pki.card(expired=True)):
         status, output, _ = await asyncio.to_thread(run_cli, cps_world.url, code)
-    assert status == 5 and "certificat de la carte CPS est expiré" in output
+    assert status == 5 and "certificat de la carte CPS est expiré" in output, output
     with inserted(pki.card()):
         status, output, _ = await asyncio.to_thread(run_cli, cps_world.url, code)
-    assert status == 5 and "Ce code n'est pas valable" in output  # the code was spent
+    assert status == 5 and "Ce code n'est pas valable" in output, output  # code spent
 
 
 def test_no_reader(pcscd, monkeypatch):
     # pcscd always serves the two virtual readers here, so the empty list is simulated
     monkeypatch.setattr("smartcard.System.readers", lambda *a, **k: [])
     status, output, _ = run_cli(NOWHERE)
-    assert status == 3 and "Aucun lecteur de carte" in output
+    assert status == 3 and "Aucun lecteur de carte" in output, output
 
 
 def test_no_pcscd_service():
     """The real verb in a subprocess whose PC/SC client looks for a daemon that is not there."""
     env = {**os.environ, "PCSCLITE_CSOCK_NAME": "/nonexistent/pcscd.comm"}
     result = subprocess.run(
-        [sys.executable, "-m", "bridge.cli", "cps-verify", "--service", "http://127.0.0.1:9",
-         "--code", "ABCDE-12345"], capture_output=True, text=True, env=env, timeout=60,
-        stdin=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "bridge.cli",
+            "cps-verify",
+            "--service",
+            "http://127.0.0.1:9",
+            "--code",
+            "ABCDE-12345",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     assert result.returncode == 3, result.stderr
     assert "pcscd" in result.stdout and "ne répond pas" in result.stdout
 
 
-@pytest.mark.parametrize("service,code,expected", [
-    ("http://service.example.org", "ABCDE-12345", "https"),
-    ("ftp://x", "ABCDE-12345", "Adresse du service invalide"),
-    ("https://service.example.org", "ABC", "ne ressemble pas"),
-])
+@pytest.mark.parametrize(
+    "service,code,expected",
+    [
+        ("http://service.example.org", "ABCDE-12345", "https"),
+        ("ftp://x", "ABCDE-12345", "Adresse du service invalide"),
+        ("https://service.example.org", "ABC", "ne ressemble pas"),
+    ],
+)
 def test_bad_arguments_are_refused_before_touching_the_card(service, code, expected):
     status, output, asked = run_cli(service, code)
-    assert status == 2 and expected in output and not asked
+    assert status == 2 and expected in output and not asked, output
 
 
 def test_code_shape():

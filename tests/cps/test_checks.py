@@ -3,7 +3,7 @@ and the holder read from the multi-valued RDN."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -38,18 +38,24 @@ def refusal(store, identity, signature=None, message=MESSAGE, now=None) -> str:
 def test_a_genuine_card_answer_names_its_holder(store):
     card = check_card(store, pki.card().der, sign(pki.card()), MESSAGE)
     assert (card.holder.national_id, card.holder.surname, card.holder.given_name) == (
-        "810001045367", "BERNARD", "CAMILLE")
+        "810001045367",
+        "BERNARD",
+        "CAMILLE",
+    )
     assert card.holder.title == "Médecin"
     assert "AC IGC-SANTE FORT PERSONNES TEST" in card.issuer
 
 
 def test_holder_is_read_inside_the_multi_valued_rdn():
     certificate = pki.card("810002813839", "DONNAT-GADY", "ISABELLE").certificate
-    rdn = [r for r in certificate.subject.rdns if len(r) == 3][0]
+    rdn = next(r for r in certificate.subject.rdns if len(r) == 3)
     assert "+" in rdn.rfc4514_string()  # really one RDN with three attributes
     holder = holder_of(certificate)
     assert (holder.national_id, holder.surname, holder.given_name) == (
-        "810002813839", "DONNAT-GADY", "ISABELLE")
+        "810002813839",
+        "DONNAT-GADY",
+        "ISABELLE",
+    )
 
 
 def test_unknown_authority_is_refused(store):
@@ -67,7 +73,7 @@ def test_expired_certificate_is_refused(store):
 
 
 def test_not_yet_valid_certificate_is_refused(store):
-    past = datetime.now(timezone.utc) - timedelta(days=90)
+    past = datetime.now(UTC) - timedelta(days=90)
     assert refusal(store, pki.card(), now=past) == "certificate_not_yet_valid"
 
 
@@ -127,9 +133,13 @@ def test_configuration_names_a_bad_trust_file(tmp_path):
 
 def test_configured_files_are_read_relative_to_the_data_directory(tmp_path):
     names = [p.name for p in pki.write_trust_files(tmp_path / "igc")]
-    settings = load_settings(tmp_path, {
-        "CONFRERE_CPS__TRUST_ANCHORS": ",".join(f"igc/{n}" for n in names),
-        "CONFRERE_CPS__CHALLENGE_SECONDS": "30"})
+    settings = load_settings(
+        tmp_path,
+        {
+            "CONFRERE_CPS__TRUST_ANCHORS": ",".join(f"igc/{n}" for n in names),
+            "CONFRERE_CPS__CHALLENGE_SECONDS": "30",
+        },
+    )
     endpoints = CpsEndpoints.from_settings(settings, verification=None)
     assert endpoints.trust.configured and endpoints.challenge_seconds == 30
 

@@ -30,9 +30,16 @@ def sw(value: int) -> bytes:
 
 
 class VirtualCard:
-    def __init__(self, identity: CardIdentity | None, *, pin: str = "1234", tries: int = 3,
-                 aid: bytes = CPS_AID, remove_on: int | None = None, port: int = VPCD_PORTS[0],
-                 ) -> None:
+    def __init__(
+        self,
+        identity: CardIdentity | None,
+        *,
+        pin: str = "1234",
+        tries: int = 3,
+        aid: bytes = CPS_AID,
+        remove_on: int | None = None,
+        port: int = VPCD_PORTS[0],
+    ) -> None:
         self.identity = identity
         self.pin = pin.encode()
         self.max_tries = 3
@@ -47,7 +54,7 @@ class VirtualCard:
         self._stop = threading.Event()
 
     # -- life cycle ---------------------------------------------------------------------
-    def insert(self, timeout: float = 10) -> "VirtualCard":
+    def insert(self, timeout: float = 10) -> VirtualCard:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -109,7 +116,7 @@ class VirtualCard:
         while len(data) < count:
             try:
                 chunk = self._socket.recv(count - len(data))
-            except socket.timeout:
+            except TimeoutError:
                 if not data and not wait:
                     return None
                 if self._stop.is_set():
@@ -130,9 +137,9 @@ class VirtualCard:
 
     # -- the card -----------------------------------------------------------------------
     def process(self, apdu: bytes) -> bytes:
-        cla, ins, p1, p2 = apdu[:4]
+        _, ins, p1, p2 = apdu[:4]
         self.commands.append(ins)
-        data = apdu[5:5 + apdu[4]] if len(apdu) > 5 else b""
+        data = apdu[5 : 5 + apdu[4]] if len(apdu) > 5 else b""
         le = apdu[4] if len(apdu) == 5 else None
         if ins == 0xA4:
             return self._select(p1, data)
@@ -161,7 +168,7 @@ class VirtualCard:
         content = self.identity.der
         if offset > len(content):
             return sw(0x6B00)
-        chunk = content[offset:offset + length]
+        chunk = content[offset : offset + length]
         return chunk + (sw(0x9000) if len(chunk) == length else sw(0x6282))
 
     def _verify(self, reference: int, data: bytes) -> bytes:

@@ -14,9 +14,9 @@ from bridge.cli import build_parser
 from bridge.cps import cli as cps_cli
 from bridge.identity.cps import TrustStore
 from tests.cps import pki
-from tests.cps.fixtures import READER, inserted, pcscd  # noqa: F401 - session fixture
+from tests.cps.fixtures import READER, inserted, pcscd  # noqa: F401 - the session fixture
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("pcscd")]
 
 COMMAND = re.compile(r"(confrere cps-verify --service \S+ --code \S+)")
 
@@ -47,14 +47,21 @@ async def run_card(argv: list[str], identity) -> tuple[int, str]:
     lines: list[str] = []
     with inserted(identity):
         status = await asyncio.to_thread(
-            cps_cli.run, args.service, args.code, reader_name=READER, timeout=5,
-            ask_pin=lambda: "1234", out=lines.append)
+            cps_cli.run,
+            args.service,
+            args.code,
+            reader_name=READER,
+            timeout=5,
+            ask_pin=lambda: "1234",
+            out=lines.append,
+        )
     return status, "\n".join(lines)
 
 
-async def test_a_cps_card_verifies_then_colleagues_can_talk(stack, pcscd, trusted):
-    camille = await stack.practitioner("camille", verified=False, first_name="Camille",
-                                       last_name="Bernard", declared="10001045367")
+async def test_a_cps_card_verifies_then_colleagues_can_talk(stack, trusted):
+    camille = await stack.practitioner(
+        "camille", verified=False, first_name="Camille", last_name="Bernard", declared="10001045367"
+    )
     dm = await camille.open_dm(stack.bot_id)
     colleague = await stack.practitioner("colleague", verified=True)
     argv = await command_from_bot(stack, camille, dm)
@@ -76,9 +83,10 @@ async def test_a_cps_card_verifies_then_colleagues_can_talk(stack, pcscd, truste
     assert status != 0 and "Ce code n'est pas valable" in output
 
 
-async def test_a_card_of_someone_else_is_refused_with_the_manual_path(stack, pcscd, trusted):
-    camille = await stack.practitioner("camille", verified=False, first_name="Camille",
-                                       last_name="Bernard", declared="10001045367")
+async def test_a_card_of_someone_else_is_refused_with_the_manual_path(stack, trusted):
+    camille = await stack.practitioner(
+        "camille", verified=False, first_name="Camille", last_name="Bernard", declared="10001045367"
+    )
     dm = await camille.open_dm(stack.bot_id)
     argv = await command_from_bot(stack, camille, dm)
     mark = len(camille.messages)
