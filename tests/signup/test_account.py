@@ -81,3 +81,15 @@ async def test_synapse_register_endpoint_is_closed(signup_stack):
             url, json={"username": "intrus", "password": "Intrus-Password-1"}) as r:
         body = await r.json()
     assert r.status == 403 and body.get("errcode") == "M_FORBIDDEN"
+
+
+async def test_welcome_is_not_lost_when_the_service_restarts(signup_stack, smtp):
+    """The welcome waits in the database: a restart of the service (bot included) between the
+    signup and the first login changes nothing for the practitioner."""
+    email = unique_email("rene")
+    client = await sign_up(signup_stack, smtp, email, first_name="René", last_name="Char")
+    await client.close()
+    await signup_stack.restart_service()
+    account, _, welcome = await welcome_of(signup_stack, email, STRONG_PASSWORD)
+    assert welcome.decrypted and "René" in welcome.body
+    assert account.user_id.startswith("@rene.char")
