@@ -103,7 +103,9 @@ class ConfrereService:
         app.add_routes(InternalAPI(self.settings.secrets.module_secret,
                                    self._state_for_rules).routes())
         self.services.psc = await self._start_psc()
-        app.add_routes(PscPages(self.services.psc, self.verification).routes())
+        app.add_routes(PscPages(self.services.psc, self.verification,
+                                self.settings.secrets.web_secret,
+                                self.settings.service.url.startswith("https://")).routes())
         cps = self.services.extra["cps"] = CpsEndpoints.from_settings(self.settings,
                                                                       self.verification)
         app.add_routes(cps.routes())

@@ -58,7 +58,8 @@ class Enrolment:
     def validity(self) -> timedelta:
         return timedelta(minutes=self.conf.code_validity_minutes)
 
-    async def begin(self, profile: DeclaredProfile, ip: str) -> SignupRequest | Refusal:
+    async def begin(self, profile: DeclaredProfile, ip: str,
+                    proven_national_id: str | None = None) -> SignupRequest | Refusal:
         """Record the signup and queue its mail (code, or "you already have an account")."""
         now = utcnow()
         async with self.services.database.session() as session:
@@ -77,6 +78,7 @@ class Enrolment:
                 terms_version=self.conf.terms_version, terms_accepted_at=now,
                 privacy_version=self.conf.privacy_version, privacy_accepted_at=now,
                 existing_account=existing is not None, attempts=0, sends=0, created_at=now,
+                proven_national_id=proven_national_id,
             )
             await self._mail(session, request, existing)
             session.add(request)
@@ -163,6 +165,8 @@ class Enrolment:
             privacy_accepted_at=as_utc(request.privacy_accepted_at),
             declared_identifier=request.declared_identifier,
             declared_identifier_type=request.declared_identifier_type,
+            verification_state="verified" if request.proven_national_id else "unverified",
+            national_id=request.proven_national_id,
         )
 
     async def _mail(self, session, request: SignupRequest, existing: Account | None) -> None:

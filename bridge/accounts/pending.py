@@ -49,6 +49,9 @@ class SignupRequest(Base):
     # Account creation in progress (a double submit must not create two accounts).
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     user_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Signup through Pro Santé Connect: the identity is proven already; the account is
+    # created verified and linked to this directory entry.
+    proven_national_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  index=True)

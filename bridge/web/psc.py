@@ -18,6 +18,7 @@ from aiohttp import web
 from bridge.identity.matching import match_account
 from bridge.identity.psc import PscError, ProSanteConnect, pkce_pair, proven_identity
 from bridge.verification import tokens
+from bridge.web.sealed import Sealer
 from bridge.verification.service import VerificationService
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,15 @@ log = logging.getLogger(__name__)
 LINK_PURPOSE = "psc_link"
 STATE_PURPOSE = "psc_state"
 START_PATH = "/verification/psc"
+SIGNUP_PATH = "/psc/signup"
 CALLBACK_PATH = "/verification/psc/callback"
+# Signup through PSC: the proven identity waits in a sealed cookie for the signup form.
+SIGNUP_COOKIE = "confrere_psc"
+SIGNUP_COOKIE_AGE = 1800
+
+
+def signup_sealer(web_secret: str) -> Sealer:
+    return Sealer(web_secret, "psc-signup")
 
 
 def page(title: str, body_html: str, status: int = 200) -> web.Response:
@@ -37,12 +46,22 @@ def page(title: str, body_html: str, status: int = 200) -> web.Response:
 
 
 class PscPages:
-    def __init__(self, psc: ProSanteConnect, verification: VerificationService) -> None:
+    def __init__(self, psc: ProSanteConnect, verification: VerificationService,
+                 web_secret: str = "", secure_cookies: bool = False) -> None:
         self.psc = psc
         self.verification = verification
+        self.sealer = signup_sealer(web_secret) if web_secret else None
+        self.secure_cookies = secure_cookies
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get(START_PATH, self.start), web.get(CALLBACK_PATH, self.callback)]
+        routes = [web.get(START_PATH, self.start), web.get(CALLBACK_PATH, self.callback)]
+        if self.sealer is not None:
+            routes.append(web.get(SIGNUP_PATH, self.signup_start))
+        return routes
+
+    async def signup_start(self, request: web.Request) -> web.Response:
+        """The signup page's button: prove the identity first, then fill the form."""
+        return await self._redirect_to_psc(None, {"flow": "signup"})
 
     async def start(self, request: web.Request) -> web.Response:
         link = await tokens.consume(self.verification.db, LINK_PURPOSE, request.query.get("t", ""))
@@ -51,21 +70,37 @@ class PscPages:
                         "<p>Ce lien de vérification n'est plus valable (il ne sert qu'une fois "
                         "et expire après quelques minutes). Demandez-en un nouveau au robot "
                         "Confrère en lui écrivant <code>!verifier</code>.</p>", status=410)
+        return await self._redirect_to_psc(link.user_id, {})
+
+    async def _redirect_to_psc(self, user_id: str | None, extra: dict) -> web.Response:
         verifier, challenge = pkce_pair()
         nonce = secrets.token_urlsafe(24)
-        state = await tokens.issue(self.verification.db, STATE_PURPOSE, link.user_id,
+        state = await tokens.issue(self.verification.db, STATE_PURPOSE, user_id,
                                    timedelta(minutes=10),
-                                   {"nonce": nonce, "code_verifier": verifier})
+                                   {"nonce": nonce, "code_verifier": verifier, **extra})
         try:
             target = await self.psc.authorization_url(state, nonce, challenge)
         except PscError as exc:
             return page("Pro Santé Connect indisponible", f"<p>{escape(exc.reason_fr, quote=False)}</p>", 503)
         raise web.HTTPFound(target)
 
+    def _continue_signup(self, proven, info: dict) -> web.Response:
+        """Hand the proven identity to the signup form in a sealed, short-lived cookie."""
+        assert self.sealer is not None
+        identity = {"national_id": proven.national_id,
+                    "first_name": str(info.get("given_name", "")),
+                    "last_name": str(info.get("family_name", ""))}
+        response = web.Response(status=303, headers={"Location": "/signup"})
+        response.set_cookie(SIGNUP_COOKIE, self.sealer.seal(identity, SIGNUP_COOKIE_AGE),
+                            max_age=SIGNUP_COOKIE_AGE, path="/", httponly=True, samesite="Lax",
+                            secure=self.secure_cookies)
+        return response
+
     async def callback(self, request: web.Request) -> web.Response:
         session = await tokens.consume(self.verification.db, STATE_PURPOSE,
                                        request.query.get("state", ""))
-        if session is None or not session.user_id:
+        signup = session is not None and session.data.get("flow") == "signup"
+        if session is None or not (session.user_id or signup):
             return page("Session inconnue ou expirée",
                         "<p>Cette réponse de Pro Santé Connect ne correspond à aucune demande en "
                         "cours (déjà utilisée, expirée ou venue d'ailleurs). Recommencez depuis "
@@ -84,6 +119,8 @@ class PscPages:
         except PscError as exc:
             log.warning("Pro Santé Connect answer refused: %s", exc)
             return page("Vérification impossible", f"<p>{escape(exc.reason_fr, quote=False)}</p>", 400)
+        if signup:
+            return self._continue_signup(proven, info)
         account = await self.verification.account(user_id)
         if account is None:
             return page("Compte introuvable", "<p>Aucun compte Confrère pour cette demande.</p>",

@@ -19,6 +19,7 @@ from bridge.accounts.validation import EXERCISE_MODES, PASSWORD_POLICY, validate
 from bridge.mail.outbox import delivery_state
 from bridge.web.csrf import Csrf
 from bridge.web.ratelimit import client_ip
+from bridge.web.psc import SIGNUP_COOKIE, signup_sealer
 from bridge.web.sealed import Sealer
 from bridge.web.templating import render
 
@@ -44,17 +45,6 @@ def redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
-def psc_configured(settings: Any) -> bool:
-    """A Pro Santé Connect provider is configured (the PSC feature adds `settings.psc`)."""
-    psc = getattr(settings, "psc", None)
-    if psc is None:
-        return False
-    enabled = getattr(psc, "enabled", None)
-    if enabled is not None:
-        return bool(enabled)
-    return bool(getattr(psc, "client_id", "") and getattr(psc, "issuer", ""))
-
-
 class SignupPages:
     def __init__(self, services: Any) -> None:
         settings = services.settings
@@ -64,6 +54,7 @@ class SignupPages:
         secure = settings.service.url.startswith("https://")
         self.csrf = Csrf(settings.secrets.web_secret, services.database, secure=secure)
         self.sealer = Sealer(settings.secrets.web_secret, "signup")
+        self.psc_sealer = signup_sealer(settings.secrets.web_secret)
         self.secure = secure
 
     def routes(self) -> list[web.RouteDef]:
@@ -82,8 +73,16 @@ class SignupPages:
     async def form(self, request: web.Request) -> web.Response:
         return self._form(request, {}, {}, {})
 
+    def _proven(self, request: web.Request) -> dict | None:
+        """The identity Pro Santé Connect proved before this form (sealed cookie), if any."""
+        return self.psc_sealer.open(request.cookies.get(SIGNUP_COOKIE))
+
     async def submit(self, request: web.Request) -> web.StreamResponse:
-        data = await request.post()
+        data = dict((await request.post()).items())
+        proven = self._proven(request)
+        if proven is not None:  # names and number come from PSC, not from the form
+            data.update(first_name=proven["first_name"], last_name=proven["last_name"],
+                        identifier=proven["national_id"][1:])
         kept = {k: str(data.get(k, "")) for k in LABELS if k != "password"}
         problem = await self.csrf.check(request, data, "signup")
         if problem:
@@ -94,7 +93,8 @@ class SignupPages:
         if result.profile is None:
             return self._form(request, values, result.errors, result.warnings, status=400)
         ip = client_ip(request, self.settings.signup.trust_forwarded_for)
-        outcome = await self.enrolment.begin(result.profile, ip)
+        outcome = await self.enrolment.begin(result.profile, ip,
+                                             proven["national_id"] if proven else None)
         if isinstance(outcome, Refusal):
             return self._form(request, values, {"_form": REFUSALS[outcome.reason]},
                               result.warnings, status=429)
@@ -114,7 +114,8 @@ class SignupPages:
                             title="Créez gratuitement votre compte", values=values,
                             errors=errors, warnings=warnings, labels=LABELS,
                             modes=EXERCISE_MODES, password_policy=PASSWORD_POLICY,
-                            consents=consents, psc_enabled=psc_configured(self.settings))
+                            consents=consents, psc_enabled=self.services.psc is not None,
+                            psc_identity=self._proven(request))
 
     # -- step 2: the code ------------------------------------------------------------------
     async def code_page(self, request: web.Request) -> web.StreamResponse:
@@ -186,8 +187,15 @@ class SignupPages:
             return await self._code(request, pending, {"_form": exc.user_message}, code=code,
                                     status=status)
         await self.enrolment.finish(pending.id, account.user_id)
+        if pending.proven_national_id:  # audit, badge and module cache, as any verification
+            await self.services.verification.verify(
+                account.user_id, "psc", "Pro Santé Connect (inscription)",
+                national_id=pending.proven_national_id,
+                evidence={"provider": "psc", "national_id": pending.proven_national_id,
+                          "at_signup": True})
         response = redirect("/signup/bienvenue")
         self._set_signup_cookie(response, pending.id, None)
+        response.del_cookie(SIGNUP_COOKIE, path="/")
         return response
 
     async def resend(self, request: web.Request) -> web.StreamResponse:

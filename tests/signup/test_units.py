@@ -10,7 +10,6 @@ from bridge.accounts.pending import CodeOutcome, SignupRequest, check_code, set_
 from bridge.accounts.validation import clean_identifier, clean_name, luhn_valid
 from bridge.mail.outbox import backoff
 from bridge.web.sealed import Sealer
-from bridge.web.signup import psc_configured
 from bridge.web.templating import render
 
 
@@ -66,10 +65,11 @@ def test_backoff_grows_and_is_capped():
     assert backoff(1, 300) <= 1 and 3 <= backoff(3, 300) <= 4 and backoff(30, 300) <= 300
 
 
-def test_psc_button_only_when_a_provider_is_configured():
-    assert not psc_configured(SimpleNamespace())
-    assert not psc_configured(SimpleNamespace(psc=SimpleNamespace(issuer="", client_id="")))
-    assert psc_configured(SimpleNamespace(psc=SimpleNamespace(issuer="https://x", client_id="c")))
+def test_psc_button_only_when_a_provider_is_available():
+    without = render("signup.html", title="t", values={}, errors={}, warnings={}, labels={},
+                     modes={"liberal": "Libéral"}, password_policy=(), consents=[],
+                     psc_enabled=False, csrf="tok").text
+    assert "/psc/signup" not in without
     page = render("signup.html", title="t", values={}, errors={}, warnings={}, labels={},
                   modes={"liberal": "Libéral"}, password_policy=(), consents=[],
                   psc_enabled=True, csrf="tok").text

@@ -1,0 +1,74 @@
+"""Signup through Pro Santé Connect, clicked in headless Chromium: the identity is proven
+first (simulated PSC), the form asks only for the rest, and the account is born verified,
+linked to its directory entry, with the badge as display name."""
+
+from __future__ import annotations
+
+import shutil
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from bridge.verification.models import AuditEntry
+from tests.signup.client import code_in, unique_email
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PASSWORD = "Cafe-Au-Lait-Serré-77"
+FAURE = "810000575141"  # Dr Emmanuel FAURE, cardiologist in the directory sample
+
+
+async def test_signup_with_pro_sante_connect(signup_stack, smtp):
+    playwright_api = pytest.importorskip("playwright.async_api")
+    email = unique_email("faure")
+    async with playwright_api.async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{signup_stack.settings.service.url}/signup")
+            await page.get_by_role("link", name="S'inscrire avec Pro Santé Connect").click()
+            await page.wait_for_url("**/wallet/auth**")
+            await page.locator("input[name=given_name]").fill("Emmanuel")
+            await page.locator("input[name=family_name]").fill("Faure")
+            await page.locator("input[name=national_id]").fill(FAURE)
+            await page.get_by_role("button", name="Se connecter").click()
+            await page.wait_for_url("**/signup")
+            proven = await page.locator(".proven").inner_text()
+            assert "Emmanuel Faure" in proven and FAURE in proven
+            assert await page.get_by_label("Prénom").count() == 0, "names come from PSC"
+            await page.get_by_label("Adresse mail").fill(email)
+            await page.get_by_label("Libéral").check()
+            await page.get_by_label("Mot de passe").fill(PASSWORD)
+            await page.get_by_label("J'accepte les conditions générales").check()
+            await page.get_by_label("J'accepte la politique de protection").check()
+            await page.get_by_role("button", name="Vérifier mon adresse mail").click()
+            await page.wait_for_url("**/signup/code")
+            code = code_in((await smtp.wait_for(email))[0].text)
+            await page.get_by_label("Code reçu par mail").fill(code)
+            await page.get_by_role("button", name="Créer mon compte").click()
+            await page.wait_for_url("**/signup/bienvenue")
+        finally:
+            await browser.close()
+
+    verification = signup_stack.service.verification
+    async with signup_stack.service.database.session() as session:
+        from bridge.accounts.models import Account
+        account = (await session.execute(
+            select(Account).where(Account.email == email))).scalar_one()
+        audit = (await session.execute(select(AuditEntry).where(
+            AuditEntry.user_id == account.user_id))).scalars().all()
+    assert account.verification_state == "verified" and account.national_id == FAURE
+    assert account.first_name == "Emmanuel" and account.declared_identifier == FAURE[1:]
+    assert [(a.action, a.method) for a in audit] == [("verified", "psc")]
+    assert (await verification.state_for_rules(account.user_id))["verification"] == "verified"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{signup_stack.settings.synapse.url}/_synapse/admin/v2/users/"
+                            f"{account.user_id}", headers={
+                                "Authorization": "Bearer "
+                                + signup_stack.service.services.admin.access_token}) as response:
+            name = (await response.json()).get("displayname") or ""
+    assert name.startswith("Dr EMMANUEL FAURE — Cardiologie")
