@@ -52,7 +52,18 @@ conversation : vérification manuelle, sous 24 heures.</li>
 commandes.</p>"""
 
 
-def welcome_content(first_name: str) -> dict:
+VERIFIED_WELCOME_TEXT = """Bonjour {first_name}, bienvenue sur Confrère !
+
+Votre compte est créé et votre identité est vérifiée par Pro Santé Connect : vous pouvez dès maintenant écrire à vos confrères vérifiés, créer des groupes et des dossiers patients.
+
+Écrivez !annuaire suivi d'un nom, d'une spécialité ou d'une ville pour trouver un confrère, ou !aide pour la liste des commandes."""
+
+
+def welcome_content(first_name: str, verified: bool = False) -> dict:
+    if verified:  # signed up through Pro Santé Connect: nothing left to prove
+        text = VERIFIED_WELCOME_TEXT.format(first_name=first_name)
+        return {"msgtype": "m.notice", "body": text, "format": "org.matrix.custom.html",
+                "formatted_body": "<p>" + escape(text).replace("\n\n", "</p><p>") + "</p>"}
     return {"msgtype": "m.notice", "body": WELCOME_TEXT.format(first_name=first_name),
             "format": "org.matrix.custom.html",
             "formatted_body": WELCOME_HTML.format(first_name=escape(first_name))}
@@ -127,7 +138,8 @@ class WelcomeWorker:
         if not await self._devices_known(bot.client, account.user_id):
             return
         response = await bot.client.room_send(
-            account.onboarding_room_id, "m.room.message", welcome_content(account.first_name),
+            account.onboarding_room_id, "m.room.message",
+            welcome_content(account.first_name, account.verification_state == "verified"),
             tx_id=f"confrere-welcome-{account.id}", ignore_unverified_devices=True)
         if not isinstance(response, RoomSendResponse):
             raise RuntimeError(f"send failed: {getattr(response, 'status_code', '')}")  # noqa: TRY004

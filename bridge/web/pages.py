@@ -28,6 +28,7 @@ class Pages:
 <body><main>
 <h1>Confrère</h1>
 <p>Messagerie sécurisée et adressage de patients entre professionnels de santé.</p>
+<p><a href="/signup">Créez gratuitement votre compte</a></p>
 <p>Adresse du serveur Matrix à saisir dans Element ou tout client Matrix :
 <code>{hs}</code> (serveur <code>{escape(self.server_name)}</code>).</p>
 </main></body></html>"""

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bridge.verification.models import AuditEntry
 from tests.signup.client import code_in, unique_email
+from tests.signup.welcome import welcome_of
 
 pytestmark = pytest.mark.e2e
 
@@ -72,3 +73,5 @@ async def test_signup_with_pro_sante_connect(signup_stack, smtp):
                                 + signup_stack.service.services.admin.access_token}) as response:
             name = (await response.json()).get("displayname") or ""
     assert name.startswith("Dr EMMANUEL FAURE — Cardiologie")
+    _, _, welcome = await welcome_of(signup_stack, email, PASSWORD)
+    assert welcome.decrypted and "identité est vérifiée par Pro Santé Connect" in welcome.body
