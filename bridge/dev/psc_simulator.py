@@ -19,7 +19,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from authlib.jose import JsonWebKey, JsonWebToken
+from joserfc import jwt
+from joserfc.jwk import OctKey, RSAKey
 
 REALM = "/auth/realms/esante-wallet"
 AUTHORIZE = "/wallet/auth"
@@ -68,8 +69,8 @@ class PscSimulator:
     _tokens: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._key = JsonWebKey.generate_key("RSA", 2048, is_private=True,
-                                            options={"kid": secrets.token_hex(4)})
+        self._kid = secrets.token_hex(4)
+        self._key = RSAKey.generate_key(2048, parameters={"kid": self._kid}, private=True)
 
     @property
     def issuer(self) -> str:
@@ -201,11 +202,10 @@ class PscSimulator:
 
     def _sign(self, claims: dict, forge: bool = False) -> str:
         if self.signing == "HS256":
-            key = (b"forged-" if forge else b"") + self.client_secret.encode()
-            return JsonWebToken(["HS256"]).encode({"alg": "HS256"}, claims, key).decode()
-        key = JsonWebKey.generate_key("RSA", 2048, is_private=True) if forge else self._key
-        header = {"alg": "RS256", "kid": self._key.as_dict()["kid"]}
-        return JsonWebToken(["RS256"]).encode(header, claims, key).decode()
+            secret = (b"forged-" if forge else b"") + self.client_secret.encode()
+            return jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(secret))
+        key = RSAKey.generate_key(2048, private=True) if forge else self._key
+        return jwt.encode({"alg": "RS256", "kid": self._kid}, claims, key)
 
     async def userinfo(self, request: web.Request) -> web.Response:
         header = request.headers.get("Authorization", "")
@@ -218,6 +218,6 @@ class PscSimulator:
         return web.json_response(info)
 
     async def certs(self, request: web.Request) -> web.Response:
-        public = self._key.as_dict(is_private=False)
-        public.update(use="sig", alg="RS256")
+        public = self._key.as_dict(private=False)
+        public.update(use="sig", alg="RS256", kid=self._kid)
         return web.json_response({"keys": [public]})

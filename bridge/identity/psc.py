@@ -18,8 +18,9 @@ import urllib.parse
 from dataclasses import dataclass
 
 import aiohttp
-from authlib.jose import JsonWebKey, JsonWebToken
-from authlib.jose.errors import JoseError
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, OctKey
 
 from bridge.identity.matching import ProvenIdentity
 
@@ -133,19 +134,20 @@ class ProSanteConnect:
         alg = _header_alg(token)
         if alg not in ALLOWED_ALGS:
             raise PscError("Jeton d'identité refusé.", f"algorithm {alg!r} not accepted")
-        key = self.config.client_secret.encode() if alg == "HS256" else await self._keys()
         try:
-            claims = JsonWebToken([alg]).decode(token, key, claims_options=options)
-            claims.validate(now=int(time.time()), leeway=30)
-        except (JoseError, ValueError) as exc:
+            key = (OctKey.import_key(self.config.client_secret.encode()) if alg == "HS256"
+                   else await self._keys())
+            claims = jwt.decode(token, key, algorithms=[alg]).claims
+            jwt.JWTClaimsRegistry(now=int(time.time()), leeway=30, **options).validate(claims)
+        except (JoseError, ValueError, TypeError) as exc:
             raise PscError("Jeton d'identité refusé.", f"{type(exc).__name__}: {exc}") from exc
         return dict(claims)
 
-    async def _keys(self):
+    async def _keys(self) -> KeySet:
         if self._jwks is None:
             async with self._http.get((await self.metadata())["jwks_uri"]) as response:
                 self._jwks = await response.json(content_type=None)
-        return JsonWebKey.import_key_set(self._jwks)
+        return KeySet.import_key_set(self._jwks)
 
 
 def _header_alg(token: str) -> str | None:
