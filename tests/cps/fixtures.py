@@ -9,8 +9,10 @@ both) or cannot be started.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,12 +44,36 @@ def _wait(condition, timeout: float) -> bool:
     return condition()
 
 
+# pcscd and its virtual reader are one per machine, while several test sessions may run at
+# once (engineers, CI). Each session holds a shared lock while it needs pcscd, so the session
+# that started it stops it only when nobody else uses it; a card goes in under an exclusive lock.
+PCSCD_LOCK = Path(tempfile.gettempdir()) / "confrere-pcscd.lock"
+CARD_LOCK = Path(tempfile.gettempdir()) / "confrere-vpcd-card.lock"
+
+
+def _lock(path: Path, mode: int):
+    handle = open(path, "a+")  # noqa: SIM115 - held for a whole session or card
+    fcntl.flock(handle, mode)
+    return handle
+
+
 @pytest.fixture(scope="session")
 def pcscd():
     """Yields the names of the virtual readers once pcscd serves them."""
-    if virtual_readers():
+    shared = _lock(PCSCD_LOCK, fcntl.LOCK_SH)
+    process = None
+    try:
+        if not virtual_readers():
+            process = _start_pcscd()
         yield virtual_readers()
-        return
+    finally:
+        fcntl.flock(shared, fcntl.LOCK_UN)
+        if process is not None:
+            _stop_when_unused(process)
+        shared.close()
+
+
+def _start_pcscd() -> subprocess.Popen:
     binary = shutil.which("pcscd") or shutil.which("pcscd", path="/usr/sbin:/sbin")
     if binary is None or not VPCD_DRIVER.exists():
         pytest.skip(
@@ -55,22 +81,29 @@ def pcscd():
             "(apt-get install pcscd vsmartcard-vpcd; .ci/run does it)"
         )
     process = subprocess.Popen([binary, "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    started = _wait(lambda: bool(virtual_readers()) or process.poll() is not None, 15)
+    if not started or not virtual_readers():
+        process.kill()
+        error = process.stderr.read().decode(errors="replace")[-500:] if process.stderr else ""
+        pytest.skip(f"pcscd could not start with the virtual readers: {error}")
+    return process
+
+
+def _stop_when_unused(process: subprocess.Popen) -> None:
+    """Stop the pcscd this session started, unless another session still holds the lock."""
     try:
-        if (
-            not _wait(lambda: bool(virtual_readers()) or process.poll() is not None, 15)
-            or not virtual_readers()
-        ):
-            process.kill()
-            error = process.stderr.read().decode(errors="replace")[-500:] if process.stderr else ""
-            pytest.skip(f"pcscd could not start with the virtual readers: {error}")
-        yield virtual_readers()
-    finally:
+        exclusive = _lock(PCSCD_LOCK, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # still in use elsewhere: leave it running, as if it had been there before
+    try:
         if process.poll() is None:
             process.terminate()
             try:
                 process.wait(10)
             except subprocess.TimeoutExpired:
                 process.kill()
+    finally:
+        exclusive.close()
 
 
 def card_present(reader_name: str = READER) -> bool:
@@ -103,6 +136,7 @@ SETTLE = 1.0
 @contextlib.contextmanager
 def inserted(identity, **options):
     """A virtual card in reader 00 00 for the duration of the block, removed afterwards."""
+    held = _lock(CARD_LOCK, fcntl.LOCK_EX)  # one virtual card at a time on this machine
     card = None
     for _attempt in range(3):
         card = VirtualCard(identity, port=VPCD_PORTS[0], **options).insert()
@@ -111,6 +145,7 @@ def inserted(identity, **options):
         card.remove()  # pcscd missed it: take it out, let pcscd see the reader empty, retry
         time.sleep(SETTLE)
     else:
+        held.close()
         raise AssertionError("pcscd did not see the virtual card")
     try:
         card.commands.clear()
@@ -119,3 +154,4 @@ def inserted(identity, **options):
         card.remove()
         _wait(lambda: not card_present(), 10)
         time.sleep(SETTLE)
+        held.close()
