@@ -1,10 +1,21 @@
 # Two commands for a newcomer: `make run` (start the whole product) and `make test`.
+# Both install what they need: Debian packages (as root, only those missing), then a venv.
 PYTHON ?= python3
 VENV   ?= .venv
 DATA   ?= var
 BIN    := $(VENV)/bin
 
-.PHONY: install run test test-fast bench clean cps-system
+.PHONY: system install run test test-fast bench clean pcscd
+
+## Debian packages: swig + libpcsclite-dev build pyscard (CPS card); pcscd + vsmartcard-vpcd
+## give the real PC/SC stack with virtual readers (tests, demo); chromium runs browser tests.
+SYSTEM_PACKAGES := swig libpcsclite-dev pcscd vsmartcard-vpcd chromium
+system:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installation des paquets système manquants : $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,36 +23,32 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $@
 
-install: $(BIN)/.installed
+install: system $(BIN)/.installed
+
+## pcscd with the virtual readers, started if it is not running (the card tests use it).
+pcscd: system
+	@pgrep -x pcscd >/dev/null || pcscd
 
 ## Start Synapse, the Confrère service and the bot on embedded defaults (Ctrl-C stops).
 run: install
 	$(BIN)/confrere --data $(DATA) up
 
-## The whole test suite: unit, storage and end-to-end (real Synapse, SQLite and PostgreSQL).
-test: install
+## The whole test suite: unit, storage and end-to-end (real Synapse, SQLite and PostgreSQL,
+## headless Chromium, real pcscd with a virtual CPS card).
+test: install pcscd
 	$(BIN)/python -m pytest
 
 ## Unit tests only (no Synapse).
 test-fast: install
 	$(BIN)/python -m pytest -m "not e2e"
 
-## Benchmarks (not part of the tests): start-up time and bot round trip.
+## Benchmarks (not part of the tests): figures printed, never asserted.
 bench: install
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/roundtrip.py
 	$(BIN)/python bench/outbox_bench.py
 	$(BIN)/python bench/access_rules.py
+	$(BIN)/python bench/directory_bench.py
 
 clean:
 	rm -rf $(VENV) *.egg-info
-
-## CPS card path: pcscd + the vpcd virtual readers (tests, demo), swig + libpcsclite-dev to
-## build pyscard. Installs only what is missing (root), then starts pcscd if it is not running.
-CPS_PACKAGES := pcscd vsmartcard-vpcd swig libpcsclite-dev
-cps-system:
-	@missing=$$(for p in $(CPS_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
-	@pgrep -x pcscd >/dev/null || pcscd
