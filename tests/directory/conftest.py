@@ -10,9 +10,9 @@ from bridge.directory.service import DirectoryService
 from bridge.directory.synthetic import HEADER_52
 from bridge.storage.database import Database
 
-SAMPLE = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "ps_libreacces_sample.txt"
-if not SAMPLE.exists():
-    SAMPLE = Path("/work/shared/data/ps_libreacces_sample.txt")
+# The shared sample of the national extract, in its real format (copied from shared/data so
+# that the suite does not depend on where shared/ lies).
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "ps_libreacces_sample.txt"
 
 
 def sample_lines() -> list[str]:

@@ -21,8 +21,7 @@ from bridge.supervisor import SynapseProcess
 from tests.e2e.matrix_client import TestClient
 
 
-SAMPLE_EXTRACT = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / \
-    "ps_libreacces_sample.txt"
+SAMPLE_EXTRACT = Path(__file__).resolve().parents[1] / "data" / "ps_libreacces_sample.txt"
 
 
 def free_port() -> int:
@@ -63,8 +62,8 @@ class Stack:
         await service.start_http()
         await synapse.start()
         await service.start_matrix()
-        if SAMPLE_EXTRACT.exists():  # the national directory sample, as `confrere directory import`
-            await service.directory.import_extract(SAMPLE_EXTRACT.resolve(), progress=False)
+        # the national directory sample, as `confrere directory import` would load it
+        await service.directory.import_extract(SAMPLE_EXTRACT, progress=False)
         return cls(data_dir, settings, synapse, service)
 
     async def restart_service(self) -> None:

@@ -51,7 +51,7 @@ async def test_form_is_french_accessible_and_complete(web, client_for):
         assert f'<label for="{name}">' in page.text, name
     assert "au moins 12 caractères" in page.text  # the visible password policy
     assert "version cgu-test-3" in page.text and "version rgpd-test-7" in page.text
-    assert 'href="/psc/signup"' not in page.text  # no PSC provider configured here
+    assert 'href="/psc/signup"' in page.text  # the development PSC simulator is available
     assert "<script" not in page.text  # works without JavaScript
 
 
