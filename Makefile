@@ -49,6 +49,7 @@ bench: install
 	$(BIN)/python bench/outbox_bench.py
 	$(BIN)/python bench/access_rules.py
 	$(BIN)/python bench/directory_bench.py
+	$(BIN)/python bench/directory_bot.py
 
 clean:
 	rm -rf $(VENV) *.egg-info
