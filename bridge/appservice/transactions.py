@@ -8,7 +8,6 @@ backoff, and picks up what a previous run left unhandled.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
@@ -16,6 +15,7 @@ from typing import Any, Awaitable, Callable
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from bridge.background import PollingWorker
 from bridge.storage.database import Database
 from bridge.storage.models import AppserviceEvent, AppserviceTransaction
 
@@ -51,35 +51,23 @@ class TransactionStore:
         return True
 
 
-class EventProcessor:
+class EventProcessor(PollingWorker):
     """Feeds stored, unhandled events to the registered hooks, oldest first."""
+
+    name = "appservice-events"
 
     def __init__(self, database: Database, hooks: list[EventHook] | None = None,
                  retry_seconds: float = 2.0) -> None:
+        super().__init__()
         self.db = database
         self.hooks: list[EventHook] = list(hooks or [])
-        self.retry_seconds = retry_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self.poll_seconds = retry_seconds
 
     def add_hook(self, hook: EventHook) -> None:
         self.hooks.append(hook)
 
     def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="appservice-events")
-        self.wake()
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        self.poke()
 
     async def run_once(self) -> int:
         """Handle every pending event once; return how many were handled successfully."""
@@ -105,17 +93,3 @@ class EventProcessor:
                     done += 1
                 await session.commit()
         return done
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.retry_seconds)
-            except asyncio.TimeoutError:
-                pass
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - database hiccup: retry on the next tick
-                log.exception("appservice event processing failed; will retry")

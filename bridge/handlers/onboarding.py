@@ -9,7 +9,6 @@ the next pass retries.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from html import escape
 from typing import Any
@@ -18,6 +17,7 @@ from nio import RoomMemberEvent, RoomSendResponse
 from sqlalchemy import select, update
 
 from bridge.accounts.models import Account
+from bridge.background import PollingWorker
 from bridge.storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -69,26 +69,15 @@ def welcome_content(first_name: str, verified: bool = False) -> dict:
             "formatted_body": WELCOME_HTML.format(first_name=escape(first_name))}
 
 
-class WelcomeWorker:
+class WelcomeWorker(PollingWorker):
     """Opens onboarding conversations and sends welcomes until each is done."""
 
+    name = "welcome"
+
     def __init__(self, services: Any, poll_seconds: float = 5) -> None:
+        super().__init__()
         self.services = services
         self.poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="welcome")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    def poke(self) -> None:
-        self._wake.set()
 
     def attach(self, bot: Any) -> None:
         """Wake up when someone joins a room of the bot (a practitioner accepting the invite)."""
@@ -96,20 +85,6 @@ class WelcomeWorker:
             if event.membership == "join" and event.state_key != bot.user_id:
                 self.poke()
         bot.client.add_event_callback(on_member, RoomMemberEvent)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("welcome pass failed; retrying")
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
 
     async def run_once(self) -> None:
         bot = self.services.bot

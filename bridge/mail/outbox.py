@@ -7,7 +7,6 @@ UPDATE, safe with several processes), sent, then marked sent; failures back off 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import uuid
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.mail.models import OutboxMail
 from bridge.mail.smtp import PermanentFailure, SmtpConnection, SmtpTarget
+from bridge.background import PollingWorker
 from bridge.storage.database import Database
 from bridge.storage.models import utcnow
 
@@ -59,47 +59,22 @@ def as_message(mail: OutboxMail, sender: str) -> EmailMessage:
     return message
 
 
-class OutboxWorker:
+class OutboxWorker(PollingWorker):
     """Delivers due mails; `poke()` after a commit makes it look at once."""
+
+    name = "mail-outbox"
 
     def __init__(self, database: Database, target: SmtpTarget, sender: str, *,
                  retry_ceiling: float = 300, poll_seconds: float = 2) -> None:
+        super().__init__()
         self.database = database
         self.target = target
         self.sender = sender
         self.retry_ceiling = retry_ceiling
         self.poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="mail-outbox")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    def poke(self) -> None:
-        self._wake.set()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                more = await self.deliver_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox pass failed; retrying")
-                more = False
-            if more:
-                continue
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
+    async def run_once(self) -> bool:
+        return await self.deliver_due()
 
     async def deliver_due(self) -> bool:
         """One pass: claim up to BATCH due mails, send them on one connection.

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
 
+from tests.browser import launch
 from tests.e2e import psc_flow
 from tests.e2e.test_verification import CAMILLE, onboarding, state_of
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 async def test_psc_link_in_a_real_browser(stack, tmp_path):
@@ -23,7 +20,7 @@ async def test_psc_link_in_a_real_browser(stack, tmp_path):
     link = psc_flow.link_in((await camille.ask(dm, stack.bot_id, "!verifier")).body)
     started = time.perf_counter()
     async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await launch(playwright)
         try:
             page = await browser.new_page()
             await page.goto(link)

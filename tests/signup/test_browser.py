@@ -4,19 +4,16 @@ logs in with those credentials and reads the bot's welcome in an encrypted DM.""
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
 
+from tests.browser import launch
 from tests.signup.client import code_in, unique_email
 from tests.signup.welcome import welcome_of
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 PASSWORD = "Cafe-Au-Lait-Serré-77"
 
 
@@ -24,7 +21,7 @@ async def test_signup_in_a_real_browser(signup_stack, smtp, tmp_path):
     playwright_api = pytest.importorskip("playwright.async_api")
     email = unique_email("amelie")
     async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await launch(playwright)
         try:
             page = await browser.new_page()
             started = time.perf_counter()

@@ -4,21 +4,17 @@ linked to its directory entry, with the badge as display name."""
 
 from __future__ import annotations
 
-import shutil
-
 import aiohttp
 import pytest
 from sqlalchemy import select
 
 from bridge.verification.models import AuditEntry
+from tests.browser import launch
 from tests.signup.client import code_in, unique_email
 from tests.signup.welcome import welcome_of
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 PASSWORD = "Cafe-Au-Lait-Serré-77"
 FAURE = "810000575141"  # Dr Emmanuel FAURE, cardiologist in the directory sample
 
@@ -27,7 +23,7 @@ async def test_signup_with_pro_sante_connect(signup_stack, smtp):
     playwright_api = pytest.importorskip("playwright.async_api")
     email = unique_email("faure")
     async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await launch(playwright)
         try:
             page = await browser.new_page()
             await page.goto(f"{signup_stack.settings.service.url}/signup")
