@@ -28,8 +28,8 @@ OUTCOME_FR = {
                "vérification manuelle avec !verifier manuel.",
     "revoked": "Votre vérification d'identité a été révoquée : {reason}. Contactez le support "
                "Confrère si vous pensez qu'il s'agit d'une erreur.",
-    "pending": "Votre demande de vérification manuelle est enregistrée. Un administrateur "
-               "l'examinera ; cela peut prendre jusqu'à 24 heures. Je vous préviendrai ici.",
+    "pending": "Votre demande de vérification est enregistrée ; son examen peut prendre "
+               "jusqu'à 24 heures. Je vous préviendrai ici.",
 }
 
 
