@@ -24,8 +24,8 @@ async def main(count: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         stack = await Stack.start(Path(tmp), stack_environment())
         try:
-            alice = await stack.client("alice")
-            echo = await stack.client("echo")
+            alice = await stack.practitioner("alice", verified=True)
+            echo = await stack.practitioner("echo", verified=True)
 
             async def echo_back(room: MatrixRoom, event: RoomMessageText) -> None:
                 if event.sender == alice.user_id:
