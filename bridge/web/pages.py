@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from html import escape
 from typing import Awaitable, Callable
 
 from aiohttp import web
+
+from bridge.web.templating import render
 
 HealthProbe = Callable[[], Awaitable[dict]]
 
@@ -20,19 +21,8 @@ class Pages:
         return [web.get("/", self.home), web.get("/_confrere/health", self.health)]
 
     async def home(self, request: web.Request) -> web.Response:
-        hs = escape(self.homeserver_url)
-        html = f"""<!doctype html>
-<html lang="fr"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Confrère — messagerie sécurisée des professionnels de santé</title></head>
-<body><main>
-<h1>Confrère</h1>
-<p>Messagerie sécurisée et adressage de patients entre professionnels de santé.</p>
-<p><a href="/signup">Créez gratuitement votre compte</a></p>
-<p>Adresse du serveur Matrix à saisir dans Element ou tout client Matrix :
-<code>{hs}</code> (serveur <code>{escape(self.server_name)}</code>).</p>
-</main></body></html>"""
-        return web.Response(text=html, content_type="text/html")
+        return render("home.html", title="Confrère", homeserver_url=self.homeserver_url,
+                      server_name=self.server_name)
 
     async def health(self, request: web.Request) -> web.Response:
         report = await self.health_probe()

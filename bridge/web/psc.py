@@ -19,6 +19,7 @@ from bridge.identity.matching import match_account
 from bridge.identity.psc import PscError, ProSanteConnect, pkce_pair, proven_identity
 from bridge.verification import tokens
 from bridge.web.sealed import Sealer
+from bridge.web.templating import render
 from bridge.verification.service import VerificationService
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,8 @@ def signup_sealer(web_secret: str) -> Sealer:
 
 
 def page(title: str, body_html: str, status: int = 200) -> web.Response:
-    html = f"""<!doctype html><html lang="fr"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)} — Confrère</title></head>
-<body><main><h1>{escape(title)}</h1>{body_html}</main></body></html>"""
-    return web.Response(text=html, content_type="text/html", status=status)
+    """A result page; `body_html` is built here with every dynamic part escaped."""
+    return render("notice.html", status=status, title=title, body_html=body_html)
 
 
 class PscPages:

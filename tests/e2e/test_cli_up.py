@@ -35,6 +35,10 @@ async def _run_up(data_dir, env) -> tuple[dict, str, int]:
                 assert response.status == 200 and (await response.json())["bot"] is True
             async with http.get(info["homeserver_url"] + "/_matrix/client/versions") as response:
                 assert response.status == 200
+            async with http.get(info["web_url"]) as response:
+                home = await response.text()
+                assert response.status == 200 and 'href="/signup"' in home
+                assert info["homeserver_url"] in home
     finally:
         process.send_signal(signal.SIGINT)
         output = (await asyncio.wait_for(process.communicate(), 60))[0].decode()
