@@ -33,6 +33,7 @@ from bridge.matrix.synapse_admin import set_display_name
 from bridge.storage.database import Database
 from bridge.verification.badge import badge
 from bridge.verification.effects import VerificationEffects, ensure_admin_room
+from bridge.verification.followups import FollowUpWorker
 from bridge.verification.service import VerificationService
 from bridge.web.cps import CpsEndpoints
 from bridge.web.devmail import DevMailPage
@@ -80,6 +81,7 @@ class ConfrereService:
         self.documents = self.services.documents = DocumentChecks(settings, self.database,
                                                                   self.verification)
         self.verification.listeners.append(self.documents.on_decision)
+        self.followups = FollowUpWorker(self.verification)
         self._runner: web.AppRunner | None = None
         self._simulator_runner: web.AppRunner | None = None
         self._extra_runners: list[web.AppRunner] = []
@@ -149,6 +151,7 @@ class ConfrereService:
                             self.services.admin.access_token, self.bot,
                             display_name_for=self._directory_badge).register()
         await ensure_admin_room(self.verification, self.bot, self.settings.administrators)
+        self.followups.start()
 
     async def stop(self) -> None:
         await self.welcome.stop()
@@ -158,6 +161,7 @@ class ConfrereService:
             await self.bot.stop()
             self.bot = None
         await self.processor.stop()
+        await self.followups.stop()
         self.verification.listeners.clear()
         for runner in (self._runner, self._simulator_runner, *self._extra_runners):
             if runner is not None:

@@ -191,9 +191,14 @@ class VerificationService:
                 request.evidence = evidence
 
     async def _announce(self, decision: Decision) -> None:
+        """Run every listener; one that fails is remembered and retried (followups.py)."""
+        from bridge.verification.followups import listener_name, remember
+
         for listener in self.listeners:
             try:
                 await listener(decision)
-            except Exception:  # noqa: BLE001 - a failing listener must not undo a decision
-                log.exception("verification listener %s failed for a %s decision",
-                              getattr(listener, "__name__", listener), decision.state)
+            except Exception as exc:  # noqa: BLE001 - a failing listener must not undo a decision
+                log.warning("verification follow-up %s failed for a %s decision (%s); "
+                            "will retry", listener_name(listener), decision.state,
+                            type(exc).__name__)
+                await remember(self, listener, decision)

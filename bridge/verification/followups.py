@@ -1,0 +1,96 @@
+"""What follows a decision is not lost when Synapse or the bot is briefly away.
+
+A listener that fails (badge, message to the practitioner, module cache…) leaves a row here;
+`FollowUpWorker` runs it again with back-off until it succeeds. The decision itself was
+committed before any listener ran, so retrying only the effect is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from sqlalchemy import DateTime, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bridge.background import PollingWorker
+from bridge.storage.models import Base, utcnow
+
+if TYPE_CHECKING:
+    from bridge.verification.service import Decision, VerificationService
+
+log = logging.getLogger(__name__)
+
+MAX_DELAY = timedelta(minutes=10)
+
+
+class PendingFollowUp(Base):
+    __tablename__ = "verification_followups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    listener: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    national_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def listener_name(listener) -> str:
+    return getattr(listener, "__qualname__", getattr(listener, "__name__", repr(listener)))
+
+
+def _delay(attempts: int) -> timedelta:
+    return min(timedelta(seconds=5 * 2 ** min(attempts, 10)), MAX_DELAY)
+
+
+async def remember(verification: "VerificationService", listener, decision: "Decision") -> None:
+    async with verification.db.session() as session, session.begin():
+        session.add(PendingFollowUp(
+            listener=listener_name(listener), user_id=decision.user_id, state=decision.state,
+            method=decision.method, actor=decision.actor, reason=decision.reason,
+            national_id=decision.national_id, due_at=utcnow() + _delay(1)))
+
+
+class FollowUpWorker(PollingWorker):
+    """Retries failed follow-ups of verification decisions, oldest first."""
+
+    name = "verification-followups"
+    poll_seconds = 5.0
+
+    def __init__(self, verification: "VerificationService") -> None:
+        super().__init__()
+        self.verification = verification
+
+    async def run_once(self) -> int:
+        from bridge.verification.service import Decision
+
+        listeners = {listener_name(f): f for f in self.verification.listeners}
+        now = datetime.now(timezone.utc)
+        done = 0
+        async with self.verification.db.session() as session:
+            due = (await session.execute(select(PendingFollowUp).order_by(PendingFollowUp.id)
+                                         )).scalars().all()
+            for row in due:
+                due_at = row.due_at if row.due_at.tzinfo else row.due_at.replace(tzinfo=timezone.utc)
+                listener = listeners.get(row.listener)
+                if due_at > now or listener is None:
+                    continue
+                decision = Decision(row.user_id, row.state, row.method, row.actor, row.reason,
+                                    row.national_id)
+                try:
+                    await listener(decision)
+                except Exception as exc:  # noqa: BLE001 - still away: try later
+                    row.attempts += 1
+                    row.due_at = now + _delay(row.attempts)
+                    log.warning("follow-up %s still failing (%s), attempt %d", row.listener,
+                                type(exc).__name__, row.attempts)
+                else:
+                    await session.delete(row)
+                    done += 1
+                await session.commit()
+        return done
