@@ -79,6 +79,13 @@ def _refused(message: str, code: int = EXIT_REFUSED) -> int:
     return code
 
 
+def _print_report(report, as_json: bool) -> int:
+    """An import report, readable (French) or as JSON for scripts."""
+    print(json.dumps(report.to_json(), ensure_ascii=False, indent=2) if as_json
+          else report.to_text())
+    return 0
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     progress = not args.no_progress and not args.json and sys.stderr.isatty()
     try:
@@ -89,12 +96,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         return _refused(str(exc))
     except DirectoryBusy as exc:
         return _refused(str(exc), EXIT_BUSY)
-    print(
-        json.dumps(report.to_json(), ensure_ascii=False, indent=2)
-        if args.json
-        else report.to_text()
-    )
-    return 0
+    return _print_report(report, args.json)
 
 
 def cmd_import_cpts(args: argparse.Namespace, settings: Settings) -> int:
@@ -104,12 +106,7 @@ def cmd_import_cpts(args: argparse.Namespace, settings: Settings) -> int:
         return _refused(str(exc))
     except DirectoryBusy as exc:
         return _refused(str(exc), EXIT_BUSY)
-    print(
-        json.dumps(report.to_json(), ensure_ascii=False, indent=2)
-        if args.json
-        else report.to_text()
-    )
-    return 0
+    return _print_report(report, args.json)
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
