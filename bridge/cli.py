@@ -1,7 +1,10 @@
-"""The `confrere` command line: `up`, `init`, `account`, `directory …`.
+"""The `confrere` command line: `up`, `init`, `status`, `backup`, `account`, `directory …`.
 
-Every verb takes `--data DIR` (default ./var, or $CONFRERE_DATA): the data directory that
-holds configuration, secrets, databases, the bot's keys and logs.
+Every verb takes `--data DIR` (default ./var, or $CONFRERE_DATA), before or after the verb: the
+data directory that holds configuration, secrets, databases, the bot's keys and logs. Only the
+verbs that start or set up the product (`up`, `serve`, `init`, `restore`) may create one; the
+others refuse clearly when it is missing, so a command typed in the wrong folder never creates
+a second, empty Confrère.
 """
 
 from __future__ import annotations
@@ -16,8 +19,32 @@ from pathlib import Path
 from bridge.config import CONFIG_FILE, ConfigError, Settings, load_settings, write_default_config
 
 
+#: Verbs that may create a data directory (everything else needs an existing one).
+CREATING_VERBS = frozenset({"up", "serve", "init"})
+EXIT_NO_DATA = 2
+
+
 def _data_dir(args: argparse.Namespace) -> Path:
     return Path(args.data or os.environ.get("CONFRERE_DATA") or "var")
+
+
+def _hoist_data_option(argv: list[str]) -> list[str]:
+    """Accept `--data DIR` anywhere (`confrere up --data DIR` as well as before the verb)."""
+    rest: list[str] = []
+    data: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item == "--":
+            rest.append(item)
+            rest.extend(items)
+            break
+        if item == "--data":
+            data = ["--data", next(items, "")]
+        elif item.startswith("--data="):
+            data = ["--data", item.split("=", 1)[1]]
+        else:
+            rest.append(item)
+    return data + rest
 
 
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
@@ -43,6 +70,46 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     configure_logging(settings.logs_dir, settings.logging.level)
     return asyncio.run(run_stack(settings, first_run=args.first_run, with_synapse=False))
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from bridge.operations.status import run
+
+    return run(settings)
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from bridge.operations.backup import BackupError, backup
+
+    external = tuple(name for name, url in (("service", settings.database.url),
+                                            ("Synapse", settings.synapse.database_url))
+                     if url and not url.startswith("sqlite"))
+    try:
+        report = backup(settings.data_dir, args.destination, external)
+    except BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"Sauvegarde écrite : {report.archive} ({report.files} fichiers, dont "
+          f"{report.sqlite_databases} bases SQLite copiées à chaud). Elle contient les secrets : "
+          "gardez-la en lieu sûr.")
+    for name in report.external_databases:
+        print(f"La base PostgreSQL de {name} n'est pas dans l'archive : sauvegardez-la avec "
+              "pg_dump.")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bridge.operations.backup import BackupError, restore
+
+    data_dir = _data_dir(args)
+    try:
+        count = restore(args.archive, data_dir)
+    except BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{count} fichiers restaurés dans {data_dir}. Démarrez avec : "
+          f"confrere --data {data_dir} up")
+    return 0
 
 
 def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -101,6 +168,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
     init = verbs.add_parser("init", help="write configuration, secrets and Synapse config")
     init.set_defaults(func=cmd_init)
+    status = verbs.add_parser("status", help="health of Synapse, the service, the bot, the "
+                              "outbox and the directory (exit 1 if something is wrong)")
+    status.set_defaults(func=cmd_status)
+    save = verbs.add_parser("backup", help="write a backup archive of the data directory "
+                            "(SQLite copied safely while running)")
+    save.add_argument("destination", nargs="?", type=Path,
+                      help="archive path (default confrere-sauvegarde-<date>.tar.gz)")
+    save.set_defaults(func=cmd_backup)
+    load = verbs.add_parser("restore", help="unpack a backup into a new data directory")
+    load.add_argument("archive", type=Path)
+    load.set_defaults(func=cmd_restore, standalone=True)
     account = verbs.add_parser("account", help="development accounts").add_subparsers(
         dest="account_verb", required=True)
     create = account.add_parser("create", help="create a Matrix account (development)")
@@ -127,11 +205,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_hoist_data_option(
+        list(sys.argv[1:] if argv is None else argv)))
     if getattr(args, "standalone", False):  # e.g. cps-verify: runs on a practitioner's computer
         return args.func(args)
     data_dir = _data_dir(args)
     args.first_run = not (data_dir / CONFIG_FILE).exists()
+    if args.first_run and args.verb not in CREATING_VERBS:
+        print(f"Aucune installation Confrère dans « {data_dir.resolve()} » (pas de "
+              f"{CONFIG_FILE}). Lancez cette commande depuis le dossier où vous avez démarré "
+              "Confrère, ou indiquez --data DOSSIER ; pour une nouvelle installation : "
+              "confrere up.", file=sys.stderr)
+        return EXIT_NO_DATA
     write_default_config(data_dir)
     try:
         settings = load_settings(data_dir)

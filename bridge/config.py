@@ -228,6 +228,13 @@ class Secrets:
 
 
 @dataclass(frozen=True)
+class DirectorySettings:
+    # Import the bundled sample extract when the directory is empty at start-up (embedded
+    # default; production imports the national extract and turns this off).
+    sample_on_first_start: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     secrets: Secrets
@@ -245,6 +252,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     signup: SignupSettings = field(default_factory=SignupSettings)
     onfido: OnfidoSettings = field(default_factory=OnfidoSettings)
+    directory: DirectorySettings = field(default_factory=DirectorySettings)
 
     @property
     def bot_user_id(self) -> str:
@@ -294,6 +302,7 @@ _SECTIONS = {
     "mail": MailSettings,
     "signup": SignupSettings,
     "onfido": OnfidoSettings,
+    "directory": DirectorySettings,
 }
 
 

@@ -40,6 +40,17 @@ def endpoints(settings: Settings, service: ConfrereService) -> dict:
     }
 
 
+async def directory_summary(service: ConfrereService) -> dict:
+    """How many practitioners the directory holds, and whether it is the bundled sample."""
+    from bridge.directory.sample import is_sample
+    from bridge.directory.store import DirectoryStore
+
+    last = await DirectoryStore(service.database).last_import()
+    return {"practitioners": await service.directory.count(),
+            "sample": is_sample(last.source if last else None),
+            "imported_at": last.finished_at.isoformat() if last and last.finished_at else None}
+
+
 def summary(info: dict, elapsed: float, first_run: bool) -> str:
     run = "premier démarrage" if first_run else "données réutilisées"
     return "\n".join([
@@ -52,11 +63,28 @@ def summary(info: dict, elapsed: float, first_run: bool) -> str:
         f" (mot de passe dans {info['admin_credentials_file']})",
         f"  Inscription des praticiens              : {info['signup_url']}",
         f"  Courriel                                : {_mail_line(info['mail'])}",
+        f"  Annuaire                                : {_directory_line(info['directory'])}",
         f"  Journaux                                : {info['logs_dir']}",
         f"  Les mêmes informations en JSON          : {Path(info['data_dir']) / ENDPOINTS_FILE}",
+        "Pour l'exploitation :",
+        f"  État de chaque partie   : confrere --data {info['data_dir']} status",
+        f"  Sauvegarde (à chaud)    : confrere --data {info['data_dir']} backup  — base, secrets, "
+        "clés du robot, médias",
+        "  Nommer un administrateur : ajoutez son identifiant Matrix à verification.administrators"
+        " dans confrere.yaml, puis redémarrez",
         "Ctrl-C pour tout arrêter proprement.",
         "",
     ])
+
+
+def _directory_line(directory: dict) -> str:
+    count = directory["practitioners"]
+    if not count:
+        return "vide — importez l'extrait national : confrere directory import FICHIER"
+    if directory["sample"]:
+        return (f"ÉCHANTILLON de démonstration ({count} praticiens) — extrait national : "
+                "confrere directory import FICHIER")
+    return f"{count} praticiens"
 
 
 def _mail_line(mail: dict) -> str:
@@ -89,11 +117,16 @@ async def run_stack(settings: Settings, first_run: bool, *, with_synapse: bool =
             await wait_until_ready(f"{settings.synapse.url}/_matrix/client/versions", 600)
         print("Démarrage du robot…", flush=True)
         await service.start_matrix()
+        if settings.directory.sample_on_first_start:
+            from bridge.directory.sample import import_sample_if_empty
+
+            if await import_sample_if_empty(service.directory):
+                print("Annuaire vide : échantillon de démonstration importé.", flush=True)
 
     try:
         if not await _until_stopped(start_all(), stop_event):
             return 130
-        info = endpoints(settings, service)
+        info = {**endpoints(settings, service), "directory": await directory_summary(service)}
         endpoints_path.write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
         print(summary(info, time.monotonic() - started, first_run), flush=True)
         watcher = asyncio.create_task(_watch(synapse, stop_event)) if synapse else None

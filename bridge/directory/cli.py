@@ -25,6 +25,7 @@ from .synthetic import generate
 
 EXIT_REFUSED = 2
 EXIT_BUSY = 3
+EXIT_EMPTY = 4
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -61,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     verb.add_argument("--rows", type=int, required=True)
     verb.add_argument("--seed", type=int, default=1)
     verb.add_argument("--columns", type=int, choices=(52, 56), default=52)
-    verb.set_defaults(func=cmd_generate)
+    verb.set_defaults(func=cmd_generate, standalone=True)  # writes a file; no data directory
     return parser
 
 
@@ -109,28 +110,31 @@ def cmd_import_cpts(args: argparse.Namespace, settings: Settings) -> int:
     return _print_report(report, args.json)
 
 
+EMPTY_DIRECTORY = (
+    "L'annuaire n'est pas encore importé : confrere directory import FICHIER "
+    "(extrait PS_LibreAcces de l'ANS). / The directory has not been imported yet."
+)
+
+
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     text = " ".join(args.text)
-    page = asyncio.run(
-        _with_service(
-            settings,
-            lambda s: s.search(
-                text,
-                profession=args.profession,
-                specialty=args.specialty,
-                city=args.city,
-                page=args.page,
-                page_size=args.page_size,
-            ),
-        )
-    )
+
+    async def search(service: DirectoryService) -> SearchPage | None:
+        if await service.count() == 0:
+            return None
+        return await service.search(text, profession=args.profession, specialty=args.specialty,
+                                    city=args.city, page=args.page, page_size=args.page_size)
+
+    page = asyncio.run(_with_service(settings, search))
+    if page is None:
+        return _refused(EMPTY_DIRECTORY, EXIT_EMPTY)
     print(
         json.dumps(page.to_json(), ensure_ascii=False, indent=2) if args.json else format_page(page)
     )
     return 0
 
 
-def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_generate(args: argparse.Namespace, settings: Settings | None = None) -> int:
     if args.rows < 0:
         return _refused("--rows doit être positif / must be positive")
     persons = generate(args.out, args.rows, seed=args.seed, columns=args.columns)

@@ -60,3 +60,40 @@ async def test_up_then_ctrl_c_then_up_again(tmp_path):
     assert "données réutilisées" in output
     assert second["bot_device_id"] == first["bot_device_id"], "the bot keeps its device"
     assert second["admin_user_id"] == first["admin_user_id"]
+
+
+async def _confrere(*args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bridge", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    output = (await asyncio.wait_for(process.communicate(), 120))[0].decode()
+    return process.returncode, output
+
+
+async def test_sample_directory_backup_and_restore(tmp_path):
+    """First start imports the labelled sample; a backup restored into a new folder starts with
+    the same bot device, accounts and directory."""
+    env = stack_environment()
+    original, restored = tmp_path / "original", tmp_path / "restored"
+    first, output, code = await _run_up(original, env)
+    assert code == 0, output
+    assert "ÉCHANTILLON" in output and first["directory"]["sample"] is True
+    assert first["directory"]["practitioners"] > 50
+    assert "confrere --data" in output and "status" in output and "backup" in output
+
+    archive = tmp_path / "sauvegarde.tar.gz"
+    code, output = await _confrere("backup", str(archive), "--data", str(original))
+    assert code == 0, output
+    assert oct(archive.stat().st_mode & 0o777) == "0o600", "the archive holds the secrets"
+    code, output = await _confrere("restore", str(archive), "--data", str(restored))
+    assert code == 0, output
+    code, output = await _confrere("restore", str(archive), "--data", str(restored))
+    assert code == 1 and "pas vide" in output, "restoring over a data directory is refused"
+    assert not (restored / "logs").exists(), "logs are not part of a backup"
+
+    second, output, code = await _run_up(restored, env)
+    assert code == 0, output
+    assert "données réutilisées" in output and "Annuaire vide" not in output
+    assert second["bot_device_id"] == first["bot_device_id"], "the bot keeps its device"
+    assert second["admin_user_id"] == first["admin_user_id"]
+    assert second["directory"]["practitioners"] == first["directory"]["practitioners"]

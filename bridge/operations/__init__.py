@@ -1,0 +1,1 @@
+"""What an operator runs beside the product: health (`confrere status`) and backups."""
