@@ -112,27 +112,61 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _strong_password() -> str:
+    """A random password that meets the signup policy (mixed case and a digit)."""
+    while True:
+        password = secrets.token_urlsafe(15)
+        if (any(c.isupper() for c in password) and any(c.islower() for c in password)
+                and any(c.isdigit() for c in password)):
+            return password
+
+
 def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
-    """Development helper: a Matrix account without going through the signup page."""
+    """A practitioner account made by the operator (tests, demonstrations), exactly as the
+    signup page makes one — profile, welcome conversation, verification paths — but without
+    the e-mail code. Needs the running product (`confrere up`)."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
     import aiohttp
 
-    from bridge.matrix.synapse_admin import SynapseAdminError, register_with_shared_secret
+    from bridge.accounts.signup import AccountCreationError, NewAccount, create_account
+    from bridge.accounts.validation import password_problems
+    from bridge.storage.database import Database
 
-    password = args.password or secrets.token_urlsafe(12)
+    password = args.password or _strong_password()
+    problems = password_problems(password, first_name=args.first_name, last_name=args.last_name)
+    if problems:
+        print("Mot de passe refusé : " + " ; ".join(problems), file=sys.stderr)
+        return 2
+    now = datetime.now(timezone.utc)
+    email = args.email or (f"{args.first_name}.{args.last_name}@exemple.invalid"
+                           .lower().replace(" ", "-"))
+    profile = NewAccount(
+        first_name=args.first_name, last_name=args.last_name, email=email,
+        exercise_mode=args.exercise_mode, terms_version=settings.signup.terms_version,
+        terms_accepted_at=now, privacy_version=settings.signup.privacy_version,
+        privacy_accepted_at=now, declared_identifier=args.rpps,
+        declared_identifier_type="RPPS" if args.rpps else None)
 
-    async def create() -> dict:
-        async with aiohttp.ClientSession() as http:
-            return await register_with_shared_secret(
-                http, settings.synapse.url, settings.secrets.registration_shared_secret,
-                args.username, password,
-            )
+    async def create():
+        database = Database(settings.database_url)
+        try:
+            await database.migrate()
+            async with aiohttp.ClientSession() as http:
+                services = SimpleNamespace(settings=settings, database=database, http=http)
+                return await create_account(services, profile, password)
+        finally:
+            await database.close()
 
     try:
-        answer = asyncio.run(create())
-    except (SynapseAdminError, OSError) as exc:
-        print(f"Impossible de créer le compte : {exc}", file=sys.stderr)
+        account = asyncio.run(create())
+    except AccountCreationError as exc:
+        print(f"Impossible de créer le compte : {exc.user_message}", file=sys.stderr)
         return 1
-    print(f"Compte créé : {answer['user_id']}\nMot de passe : {password}")
+    print(f"Compte créé : {account.user_id}\nMot de passe : {password}\n"
+          "Connectez-vous avec Element : le robot Confrère vous invite dans une conversation "
+          "où il explique la vérification d'identité (!verifier).")
     return 0
 
 
@@ -179,11 +213,16 @@ def build_parser() -> argparse.ArgumentParser:
     load = verbs.add_parser("restore", help="unpack a backup into a new data directory")
     load.add_argument("archive", type=Path)
     load.set_defaults(func=cmd_restore, standalone=True)
-    account = verbs.add_parser("account", help="development accounts").add_subparsers(
+    account = verbs.add_parser("account", help="practitioner accounts").add_subparsers(
         dest="account_verb", required=True)
-    create = account.add_parser("create", help="create a Matrix account (development)")
-    create.add_argument("username")
-    create.add_argument("--password")
+    create = account.add_parser(
+        "create", help="create a practitioner account as the signup page would (no e-mail code)")
+    create.add_argument("first_name", metavar="PRENOM")
+    create.add_argument("last_name", metavar="NOM")
+    create.add_argument("--email", help="default: prenom.nom@exemple.invalid")
+    create.add_argument("--password", help="default: a strong random one, printed once")
+    create.add_argument("--rpps", help="declared RPPS number (checked at verification)")
+    create.add_argument("--exercise-mode", choices=("liberal", "salarie"), default="liberal")
     create.set_defaults(func=cmd_account_create)
     tokens = verbs.add_parser("api-token", help="integrator API tokens").add_subparsers(
         dest="token_verb", required=True)
