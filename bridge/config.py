@@ -221,6 +221,8 @@ class Secrets:
     documents_key: str
     onfido_simulator_api_token: str
     onfido_simulator_webhook_token: str
+    # Seals what must be stored but not readable from the database alone (dialog answers).
+    sealing_key: str
 
     @classmethod
     def generate(cls) -> "Secrets":
