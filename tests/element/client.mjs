@@ -231,6 +231,22 @@ const commands = {
         return { event_id };
     },
 
+    async send_state({ room_id, type, content, state_key = "" }) {
+        const { event_id } = await client.sendStateEvent(room_id, type, content, state_key);
+        return { event_id };
+    },
+
+    /** The room's current state of one type (and key) as this client's sync knows it. */
+    async room_state({ room_id, type, state_key = "" }) {
+        const event = client.getRoom(room_id)?.currentState.getStateEvents(type, state_key);
+        return event ? { content: event.getContent(), sender: event.getSender() } : null;
+    },
+
+    /** Any client-server API call with this client's token (for features without a helper). */
+    async request({ method, path, body, query, prefix = "/_matrix/client/v3" }) {
+        return await client.http.authedRequest(method, path, query, body, { prefix });
+    },
+
     /** Element's "Remove": a redaction, sent in clear as the spec requires. */
     async redact({ room_id, event_id, reason }) {
         const answer = await client.redactEvent(room_id, event_id, undefined,
@@ -255,6 +271,7 @@ const commands = {
     },
 
     async device_status({ user_id, device_id }) {
+        await client.getCrypto().getUserDeviceInfo([user_id], true); // track and download
         const status = await client.getCrypto().getDeviceVerificationStatus(user_id, device_id);
         return status && { signed_by_owner: status.signedByOwner,
                            cross_signing_verified: status.crossSigningVerified };

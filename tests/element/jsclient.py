@@ -164,6 +164,16 @@ class JsClient:
         return (await self.call("send", room_id=room_id, type=type, content=content,
                                 thread_id=thread_id))["event_id"]
 
+    async def send_state(self, room_id: str, type: str, content: dict,
+                         state_key: str = "") -> str:
+        return (await self.call("send_state", room_id=room_id, type=type, content=content,
+                                state_key=state_key))["event_id"]
+
+    async def request(self, method: str, path: str, body: dict | None = None,
+                      **query: str) -> Any:
+        """A raw client-server call through the SDK (v3 prefix), e.g. for spaces or pins."""
+        return await self.call("request", method=method, path=path, body=body, query=query)
+
     async def upload_encrypted(self, data: bytes, mimetype: str) -> dict:
         """Encrypt and upload a file; the `file` object to put in an m.file/m.image."""
         encoded = base64.b64encode(data).decode()
