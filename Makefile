@@ -5,7 +5,7 @@ VENV   ?= .venv
 DATA   ?= var
 BIN    := $(VENV)/bin
 
-.PHONY: system install run test test-fast bench clean pcscd
+.PHONY: system install run test test-fast bench clean pcscd element-deps
 
 ## Debian packages: swig + libpcsclite-dev build pyscard (CPS card); pcscd + vsmartcard-vpcd
 ## give the real PC/SC stack with virtual readers (tests, demo); chromium runs browser tests.
@@ -29,13 +29,23 @@ install: system $(BIN)/.installed
 pcscd: system
 	@pgrep -x pcscd >/dev/null || pcscd
 
+## Element's crypto stack for tests/element (matrix-js-sdk + Rust crypto, versions pinned in
+## package-lock.json): `npm ci` when node_modules is missing or the lock changed. Node.js and
+## npm come with the machine; without them those tests are skipped (and say why).
+ELEMENT_DIR := tests/element
+element-deps: $(ELEMENT_DIR)/node_modules/.installed
+$(ELEMENT_DIR)/node_modules/.installed: $(ELEMENT_DIR)/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  cd $(ELEMENT_DIR) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else echo "npm absent : les tests Element (tests/element) seront ignorés"; fi
+
 ## Start Synapse, the Confrère service and the bot on embedded defaults (Ctrl-C stops).
 run: install
 	$(BIN)/confrere --data $(DATA) up
 
 ## The whole test suite: unit, storage and end-to-end (real Synapse, SQLite and PostgreSQL,
 ## headless Chromium, real pcscd with a virtual CPS card).
-test: install pcscd
+test: install pcscd element-deps
 	$(BIN)/python -m pytest
 
 ## Unit tests only (no Synapse).
