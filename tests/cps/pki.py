@@ -207,3 +207,69 @@ def write_trust_files(directory: Path) -> list[Path]:
         pkcs7.serialize_certificates([intermediate().certificate], serialization.Encoding.DER)
     )
     return [root_file, bundle]
+
+
+def signature_certificate(identity: CardIdentity) -> bytes:
+    """The card's other certificate, for qualified signatures (nonRepudiation), DER.
+
+    On the card beside the authentication one; the tools must never pick it (the service
+    refuses it: no digitalSignature, no clientAuth)."""
+    holder = identity.certificate.subject
+    private = key(f"signature-{holder.rfc4514_string()}")
+    now = datetime.now(UTC)
+    usage = x509.KeyUsage(
+        digital_signature=False,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    issuer = intermediate()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(holder)
+        .issuer_name(identity.certificate.issuer)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=30))
+        .not_valid_after(now + timedelta(days=1000))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .sign(issuer.key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.DER)
+    )
+
+
+def crl(
+    revoked: tuple[tuple[x509.Certificate, x509.ReasonFlags | None], ...] = (),
+    *,
+    issuer: Authority | None = None,
+    next_update: timedelta = timedelta(days=7),
+    this_update: timedelta = timedelta(hours=-1),
+) -> bytes:
+    """A CRL of the authority (DER), as IGC-Santé publishes them; `revoked` with reasons.
+
+    `next_update` may be negative: a CRL already past its nextUpdate (stale)."""
+    issuer = issuer or intermediate()
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.name)
+        .last_update(now + this_update)
+        .next_update(now + next_update)
+        .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
+    )
+    for certificate, reason in revoked:
+        entry = (
+            x509.RevokedCertificateBuilder()
+            .serial_number(certificate.serial_number)
+            .revocation_date(now - timedelta(hours=2))
+        )
+        if reason is not None:
+            entry = entry.add_extension(x509.CRLReason(reason), critical=False)
+        builder = builder.add_revoked_certificate(entry.build())
+    return builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)

@@ -1,4 +1,4 @@
-"""`confrere cps-verify` through a real pcscd and the virtual card: the whole path to a
+"""`confrere-cps` (the light tool, PC/SC path) through a real pcscd and the virtual card: the whole path to a
 verified account, and every card-side failure told in French with a non-zero exit."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from bridge.cps import cli, protocol
+from confrere_cps import cli, protocol
 from tests.cps import pki
 from tests.cps.fixtures import EMPTY_READER, READER, inserted
 from tests.cps.virtual_card import CPS_AID
@@ -33,7 +33,7 @@ def run_cli(service: str, code: str = "ABCDE-12345", pin: str = "1234", **kwargs
         code,
         ask_pin=ask_pin,
         out=lines.append,
-        **{"reader_name": READER, "timeout": 5, **kwargs},
+        **{"reader_name": READER, "timeout": 5, "via": "pcsc", **kwargs},
     )
     return status, "\n".join(lines), bool(asked)
 
@@ -131,8 +131,7 @@ def test_no_pcscd_service():
         [
             sys.executable,
             "-m",
-            "bridge.cli",
-            "cps-verify",
+            "confrere_cps",
             "--service",
             "http://127.0.0.1:9",
             "--code",
