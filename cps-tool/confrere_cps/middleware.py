@@ -121,7 +121,7 @@ class Pkcs11Card:
                 tokens = []
             except PKCS11Error as exc:
                 raise CardFailure(f"Le module PKCS#11 a échoué ({type(exc).__name__}).") from exc
-            cards = [cls(token, module_path) for token in tokens]
+            cards = [cls(token, module_path) for token in tokens if _initialised(token)]
             if reader:
                 cards = [c for c in cards if c.reader_name.startswith(reader)
                          or c.token.label.strip().startswith(reader)]
@@ -236,6 +236,12 @@ class Pkcs11Card:
             except Exception:  # noqa: BLE001, S110 - the token may already be gone
                 pass
             self.session = None
+
+
+def _initialised(token) -> bool:
+    from pkcs11 import TokenFlag
+
+    return bool(token.flags & TokenFlag.TOKEN_INITIALIZED)
 
 
 def _authentication_certificate(found: list[tuple[bytes, bytes, str]]):

@@ -164,3 +164,38 @@ def test_bad_arguments_are_refused_before_touching_the_card(service, code, expec
 def test_code_shape():
     assert protocol.normalise_code("abcde-12345") == "ABCDE12345"
     assert len(CPS_AID) == 13
+
+
+async def test_two_cards_in_two_readers_the_practitioner_chooses(pcscd, cps_world):
+    await cps_world.account(CAMILLE)
+    code = await cps_world.code(CAMILLE)
+    isabelle = pki.card("810002813839", "DONNAT-GADY", "ISABELLE")
+    asked: list[list[str]] = []
+
+    def choose(names: list[str]) -> int:
+        asked.append(names)
+        return names.index(READER)
+
+    with inserted(isabelle, reader=EMPTY_READER), inserted(pki.card()):
+        status, output, _ = await asyncio.to_thread(
+            run_cli, cps_world.url, code, reader_name=None, choose=choose
+        )
+        assert status == 0 and asked == [[READER, EMPTY_READER]], output
+        lines: list[str] = []
+        status = await asyncio.to_thread(
+            lambda: cli.run(NOWHERE, "ABCDE-12345", via="pcsc", timeout=2, out=lines.append)
+        )
+    assert status == 3 and "Plusieurs cartes" in lines[-1] and "--reader" in lines[-1], lines
+    assert await cps_world.state(CAMILLE) == "verified"
+
+
+def test_the_signature_key_and_certificate_are_left_alone(pcscd):
+    """The PKCS#15 directory lists the signature key first; the tool takes the authentication
+    one (its certificate file and key reference), as the card's own directory says."""
+    with inserted(pki.card()) as card:
+        status, output, _ = run_cli(NOWHERE)
+    assert status == 5 and "CAMILLE BERNARD" in output  # card fine; stopped at the service
+    read = [path.hex().upper() for path in card.files_read]
+    assert read == ["3F002F00", *(f"3F005000{f}" for f in ("5031", "5001", "5002", "5003"))] + [
+        "3F005000D001"
+    ]

@@ -52,6 +52,7 @@ class VirtualCard:
         self.remove_on = remove_on
         self.port = port
         self.commands: list[int] = []  # INS bytes seen, for assertions
+        self.files_read: list[bytes] = []  # full paths of the files read, in order
         self.files = (
             layout.files(aid, identity.der, signature_certificate(identity)) if identity else {}
         )
@@ -188,6 +189,8 @@ class VirtualCard:
         if self.current_ef is None:
             return sw(0x6986)
         content = self.files[self.current_ef]
+        if offset == 0:
+            self.files_read.append(self.current_ef)
         if offset > len(content):
             return sw(0x6B00)
         chunk = content[offset : offset + length]
