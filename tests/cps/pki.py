@@ -16,7 +16,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 IGC_OU = [
     x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
@@ -154,6 +154,7 @@ def card(
     client_auth: bool = True,
     digital_signature: bool = True,
     key_label: str | None = None,
+    ocsp_url: str | None = None,
 ) -> CardIdentity:
     issuer = issuer or intermediate()
     private = key(key_label or f"card-{national_id}")
@@ -190,9 +191,16 @@ def card(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
             critical=False,
         )
-        .sign(issuer.key, hashes.SHA256())
     )
-    return CardIdentity(private, certificate)
+    if ocsp_url:
+        certificate = certificate.add_extension(
+            x509.AuthorityInformationAccess(
+                [x509.AccessDescription(AuthorityInformationAccessOID.OCSP,
+                                        x509.UniformResourceIdentifier(ocsp_url))]
+            ),
+            critical=False,
+        )
+    return CardIdentity(private, certificate.sign(issuer.key, hashes.SHA256()))
 
 
 def write_trust_files(directory: Path) -> list[Path]:
@@ -273,3 +281,27 @@ def crl(
             entry = entry.add_extension(x509.CRLReason(reason), critical=False)
         builder = builder.add_revoked_certificate(entry.build())
     return builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def ocsp_response(identity: CardIdentity, request_der: bytes, *, revoked=None) -> bytes:
+    """The authority's signed OCSP answer for `identity`: good, or revoked with a reason."""
+    from cryptography.x509 import ocsp
+
+    request = ocsp.load_der_ocsp_request(request_der)
+    issuer = intermediate()
+    now = datetime.now(UTC)
+    status = ocsp.OCSPCertStatus.REVOKED if revoked else ocsp.OCSPCertStatus.GOOD
+    builder = ocsp.OCSPResponseBuilder().add_response(
+        cert=identity.certificate,
+        issuer=issuer.certificate,
+        algorithm=request.hash_algorithm,
+        cert_status=status,
+        this_update=now - timedelta(minutes=5),
+        next_update=now + timedelta(hours=1),
+        revocation_time=now - timedelta(hours=3) if revoked else None,
+        revocation_reason=revoked if revoked else None,
+    )
+    response = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.certificate).sign(
+        issuer.key, hashes.SHA256()
+    )
+    return response.public_bytes(serialization.Encoding.DER)

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from bridge.config import ConfigError, load_settings
-from bridge.cps import protocol
-from bridge.cps.subject import holder_of
+from confrere_cps import protocol
+from confrere_cps.subject import holder_of
 from bridge.identity.cps import CpsRefusal, TrustStore, check_card, load_certificates
 from bridge.web.cps import CpsEndpoints
 from tests.cps import pki
