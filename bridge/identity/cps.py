@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from confrere_cps.subject import Holder, holder_of
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -29,7 +30,6 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from confrere_cps.subject import Holder, holder_of
 from bridge.identity.matching import ProvenIdentity
 
 SOURCE = "la carte CPS"

@@ -126,7 +126,7 @@ class RevocationChecker:
                 raise ValueError("signature does not verify with its authority")
             if now >= crl.next_update_utc:
                 raise ValueError(f"past its nextUpdate ({crl.next_update_utc:%Y-%m-%d %H:%M} UTC)")
-        except (OSError, ValueError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, ValueError, aiohttp.ClientError) as exc:
             await self._failing(source, cached, now, str(exc) or type(exc).__name__)
             return
         cached.crl, cached.failing_since = crl, None
@@ -146,18 +146,17 @@ class RevocationChecker:
         for alert in self.alerts:
             try:
                 await alert(text)
-            except Exception:  # noqa: BLE001 - telling the admins must not break the check
+            except Exception:
                 log.exception("CRL alert could not be sent")
 
     async def _read(self, source: str) -> bytes:
         if not source.startswith(("http://", "https://")):
             return await asyncio.to_thread(Path(source).read_bytes)
         timeout = aiohttp.ClientTimeout(total=self.timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as http:
-            async with http.get(source) as response:
-                if response.status != 200:
-                    raise ValueError(f"HTTP {response.status}")
-                return await response.read()
+        async with aiohttp.ClientSession(timeout=timeout) as http, http.get(source) as response:
+            if response.status != 200:
+                raise ValueError(f"HTTP {response.status}")
+            return await response.read()
 
     # -- OCSP ------------------------------------------------------------------------------
     async def _ocsp(self, leaf, issuer, now) -> tuple[bool, str, datetime | None] | None:
@@ -168,14 +167,13 @@ class RevocationChecker:
         request = ocsp.OCSPRequestBuilder().add_certificate(leaf, issuer, hashes.SHA1()).build()
         try:
             timeout = aiohttp.ClientTimeout(total=self.timeout)
-            async with aiohttp.ClientSession(timeout=timeout) as http:
-                async with http.post(
-                    url, data=request.public_bytes(serialization.Encoding.DER),
-                    headers={"Content-Type": "application/ocsp-request"},
-                ) as response:
-                    body = await response.read()
+            async with aiohttp.ClientSession(timeout=timeout) as http, http.post(
+                url, data=request.public_bytes(serialization.Encoding.DER),
+                headers={"Content-Type": "application/ocsp-request"},
+            ) as response:
+                body = await response.read()
             answer = ocsp.load_der_ocsp_response(body)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             log.warning("OCSP %s unanswered (%s): using the CRLs", url, type(exc).__name__)
             return None
         if answer.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:

@@ -15,7 +15,6 @@ import binascii
 import logging
 
 from aiohttp import web
-
 from confrere_cps import protocol
 
 from bridge.config import ConfigError, Settings

@@ -110,8 +110,8 @@ class Tools:
         return self._tools[version]
 
 
-@pytest.fixture(scope="session")
-def tools(tmp_path_factory) -> Tools:
+@pytest.fixture(scope="session", name="tools")
+def tools_fixture(tmp_path_factory) -> Tools:
     yield Tools(tmp_path_factory.mktemp("confrere-cps"))
     if FIGURES:
         print("\nconfrere-cps figures:", FIGURES)

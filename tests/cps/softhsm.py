@@ -93,8 +93,8 @@ class SoftHsm:
         })
 
 
-@pytest.fixture
-def softhsm(tmp_path, monkeypatch):
+@pytest.fixture(name="softhsm")
+def softhsm_fixture(tmp_path, monkeypatch):
     """An empty SoftHSM2 for one test (SOFTHSM2_CONF set for this process and its children)."""
     if not MODULE.exists():
         pytest.skip("softhsm2 is not installed (apt-get install softhsm2; make system does it)")

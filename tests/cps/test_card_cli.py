@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-
 from confrere_cps import cli, protocol
+
 from tests.cps import pki
 from tests.cps.fixtures import EMPTY_READER, READER, inserted
 from tests.cps.virtual_card import CPS_AID

@@ -9,8 +9,8 @@ import pytest
 
 from tests.cps import pki
 from tests.cps.fixtures import READER, inserted
-from tests.cps.installed import FIGURES, VERSIONS, tools  # noqa: F401 - fixture
-from tests.cps.softhsm import softhsm  # noqa: F401 - fixture
+from tests.cps.installed import FIGURES, VERSIONS, tools_fixture  # noqa: F401 - fixture
+from tests.cps.softhsm import softhsm_fixture  # noqa: F401 - fixture
 
 CAMILLE = "@camille:localhost"
 NEWEST = VERSIONS[-1]

@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 
 from confrere_cps import cli, middleware
+
 from tests.cps import pki
-from tests.cps.softhsm import softhsm  # noqa: F401 - fixture
+from tests.cps.softhsm import softhsm_fixture  # noqa: F401 - fixture
 
 CAMILLE = "@camille:localhost"
 NOWHERE = "http://127.0.0.1:9"

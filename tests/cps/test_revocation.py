@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
+from confrere_cps import protocol
 from cryptography import x509
 
 from bridge.identity.cps import CpsRefusal
 from bridge.identity.cps_revocation import RevocationChecker
-from confrere_cps import protocol
 from tests.cps import pki
 from tests.cps.test_service import CAMILLE, answer, challenge_for
 

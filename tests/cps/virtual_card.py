@@ -20,6 +20,7 @@ import threading
 import time
 
 from confrere_cps.pcsc import CPS_AIDS
+
 from tests.cps import card_layout as layout
 from tests.cps.pki import CardIdentity, signature_certificate
 

@@ -15,8 +15,8 @@ from nio import RoomCreateResponse
 from bridge.identity.cps import TrustStore
 from tests.cps import pki
 from tests.cps.fixtures import READER, inserted, pcscd  # noqa: F401 - the session fixture
-from tests.cps.installed import FIGURES, VERSIONS, tools  # noqa: F401 - fixture
-from tests.cps.softhsm import softhsm  # noqa: F401 - fixture
+from tests.cps.installed import FIGURES, VERSIONS, tools_fixture  # noqa: F401 - fixture
+from tests.cps.softhsm import softhsm_fixture  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("pcscd")]
 

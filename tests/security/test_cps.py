@@ -13,6 +13,7 @@ from datetime import timedelta
 import aiohttp
 import pytest
 from aiohttp import web
+from confrere_cps import protocol
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -20,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from bridge.identity.cps import TrustStore
 from bridge.identity.cps_challenge import issue_code
 from bridge.identity.cps_revocation import RevocationChecker
-from confrere_cps import protocol
 from tests.cps import pki
 from tests.security.canaries import plant
 
@@ -70,9 +70,9 @@ async def attacker(stack) -> str:
 
 
 async def post(stack, path: str, body: dict) -> tuple[int, dict]:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(stack.settings.service.url + path, json=body) as response:
-            return response.status, await response.json()
+    url = stack.settings.service.url + path
+    async with aiohttp.ClientSession() as http, http.post(url, json=body) as response:
+        return response.status, await response.json()
 
 
 async def challenge(stack, user_id: str) -> str:
