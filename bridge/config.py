@@ -231,7 +231,7 @@ class Secrets:
     onfido_simulator_webhook_token: str
 
     @classmethod
-    def generate(cls) -> Secrets:
+    def generate(cls) -> "Secrets":
         return cls(**{f.name: _secrets.token_urlsafe(32) for f in dataclasses.fields(cls)})
 
 
