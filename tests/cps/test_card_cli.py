@@ -199,3 +199,12 @@ def test_the_signature_key_and_certificate_are_left_alone(pcscd):
     assert read == ["3F002F00", *(f"3F005000{f}" for f in ("5031", "5001", "5002", "5003"))] + [
         "3F005000D001"
     ]
+
+
+def test_the_server_verb_is_an_alias_of_the_light_tool():
+    from bridge.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["cps-verify", "--service", NOWHERE, "--code", "ABCDE-12345", "--via", "pcsc"]
+    )
+    assert args.func is cli.command and args.standalone and args.via == "pcsc"
