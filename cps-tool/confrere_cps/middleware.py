@@ -77,6 +77,8 @@ def _removed_errors() -> tuple[type[Exception], ...]:
         e.SessionClosed,
         e.TokenNotRecognised,
         e.DeviceError,
+        e.ObjectHandleInvalid,  # the key's handle died with its card (or another card came)
+        e.KeyHandleInvalid,
     )
 
 
@@ -103,6 +105,7 @@ class Pkcs11Card:
         self.session = None
         self._certificate: bytes | None = None
         self._id: bytes | None = None
+        self._key = None
 
     @classmethod
     def find(
@@ -186,8 +189,10 @@ class Pkcs11Card:
         return None
 
     def verify_pin(self, pin: str | None) -> None:
-        """Log in; `None` with a pinpad reader (the PIN is typed on the reader)."""
+        """Log in (`None`: a pinpad reader takes the PIN), then find the key, before any code
+        is spent at the service."""
         import pkcs11
+        from pkcs11 import Attribute, ObjectClass
         from pkcs11 import exceptions as e
 
         if pin is None and self.protected_pin_path:
@@ -198,31 +203,34 @@ class Pkcs11Card:
             raise BadPinFormat(4, 8)
         try:
             self.session = self.token.open(user_pin=secret)
+            keys = list(
+                self.session.get_objects(
+                    {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.ID: self._id}
+                )
+            )
         except e.PinLocked as exc:
             raise PinBlocked() from exc
         except (e.PinIncorrect, e.PinLenRange, e.PinInvalid) as exc:
             raise WrongPin(self.pin_tries_left()) from exc
         except _removed_errors() as exc:
             raise CardRemoved() from exc
+        if not keys:
+            raise CardFailure(
+                "La clé d'authentification est introuvable sur la carte. (No authentication key.)"
+            )
+        self._key = keys[0]
 
     def authenticate(self, message: bytes) -> bytes:
-        from pkcs11 import Attribute, Mechanism, ObjectClass
+        from pkcs11 import Mechanism
         from pkcs11.exceptions import PKCS11Error
 
         try:
-            keys = list(
-                self.session.get_objects(
-                    {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.ID: self._id}
-                )
-            )
-            if not keys:
-                raise CardFailure("La clé d'authentification est introuvable sur la carte.")
             mechanisms = self.token.slot.get_mechanisms()
             if Mechanism.SHA256_RSA_PKCS in mechanisms:
-                return keys[0].sign(message, mechanism=Mechanism.SHA256_RSA_PKCS)
+                return self._key.sign(message, mechanism=Mechanism.SHA256_RSA_PKCS)
             if Mechanism.RSA_PKCS in mechanisms:
                 digest_info = SHA256_DIGESTINFO_PREFIX + hashlib.sha256(message).digest()
-                return keys[0].sign(digest_info, mechanism=Mechanism.RSA_PKCS)
+                return self._key.sign(digest_info, mechanism=Mechanism.RSA_PKCS)
             raise CardFailure("La carte ne propose pas de signature RSA PKCS#1 v1.5.")
         except _removed_errors() as exc:
             raise CardRemoved() from exc

@@ -5,6 +5,7 @@ account verified; several tokens, wrong PIN and a missing module told in French.
 from __future__ import annotations
 
 import asyncio
+import shutil
 
 from confrere_cps import cli, middleware
 
@@ -112,3 +113,27 @@ def test_the_signature_certificate_is_never_chosen():
     assert middleware._authentication_certificate(found) is None
     found.append((identity.der, b"\x01", "Certificat d'Authentification CPS"))
     assert middleware._authentication_certificate(found) == (identity.der, b"\x01")
+
+
+async def test_a_token_gone_while_signing_is_told_and_changes_nothing(softhsm, cps_world):
+    """SoftHSM2's token files deleted once the PIN is accepted: the key's handle dies as with a
+    card pulled out of its reader."""
+    softhsm.add_card("CPS CAMILLE BERNARD", pki.card())
+    await cps_world.account(CAMILLE)
+    code = await cps_world.code(CAMILLE)
+    lines: list[str] = []
+
+    def out(line: str) -> None:
+        lines.append(line)
+        if line.startswith("Code PIN accepté"):
+            for token in (softhsm.directory / "tokens").iterdir():
+                shutil.rmtree(token)
+
+    status = await asyncio.to_thread(
+        lambda: cli.run(
+            cps_world.url, code, via="pkcs11", pkcs11_module=softhsm.module, timeout=2,
+            ask_pin=lambda: "1234", out=out,
+        )
+    )
+    assert status == 3 and "La carte a été retirée" in lines[-1], lines
+    assert await cps_world.state(CAMILLE) == "unverified" and not cps_world.decisions
