@@ -71,12 +71,16 @@ class RevocationChecker:
         return bool(self.sources) or self.ocsp_enabled
 
     async def check(
-        self, leaf: x509.Certificate, issuer: x509.Certificate, now: datetime | None = None
+        self, leaf: x509.Certificate, issuer: x509.Certificate | None,
+        now: datetime | None = None,
     ) -> None:
         """Returns if `leaf` is known not revoked; raises CpsRefusal otherwise."""
         if not self.configured:
             return
         now = now or datetime.now(UTC)
+        if issuer is None:  # only a chain validated up to an authority gets here
+            raise CpsRefusal("revocation_unavailable", "autorité de la carte inconnue",
+                             "the card's authority is unknown")
         if self.ocsp_enabled:
             status = await self._ocsp(leaf, issuer, now)
             if status is not None:

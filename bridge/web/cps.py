@@ -3,8 +3,8 @@
 `POST /verification/cps/challenge {"code"}` spends the bot's one-time code and returns a
 challenge bound to the same account. `POST /verification/cps/response {"user_id",
 "challenge", "certificate", "signature"}` spends the challenge, checks the card's answer
-(`identity.cps`) and its revocation (`identity.cps_revocation`), compares the holder with the account (`matching.match_account`, as for Pro
-Santé Connect) and decides. Every refusal says why; only a holder who is not the account's
+(`identity.cps`) and its revocation (`identity.cps_revocation`), compares the holder with the
+account (`matching.match_account`, as for Pro Santé Connect) and decides. Every refusal says why; only a holder who is not the account's
 changes its state (refused, with the manual path offered), as PSC does.
 """
 

@@ -21,7 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from bridge.identity.cps import TrustStore
 from bridge.identity.cps_challenge import issue_code
 from bridge.identity.cps_revocation import RevocationChecker
+from bridge.web.cps import admin_room_alert
 from tests.cps import pki
+from tests.e2e.test_documents import joined_admin
 from tests.security.canaries import plant
 
 pytestmark = pytest.mark.e2e
@@ -112,13 +114,27 @@ async def test_a_revoked_card_is_refused(stack, cps, crl_server):
 
 
 @pytest.mark.rule("revocation_unavailable")
-async def test_a_crl_past_its_next_update_fails_closed(stack, cps, crl_server):
+async def test_a_crl_past_its_next_update_fails_closed_and_the_admins_are_told(
+    stack, cps, crl_server
+):
+    admin, admin_room = await joined_admin(stack)
+    cps.revocation.alerts.append(
+        admin_room_alert(stack.service.verification, stack.service.services)
+    )
     stolen = pki.card()
     # the only CRL on offer is stale (and does not list the card): it must not be trusted
     crl_server["crl"] = pki.crl(next_update=timedelta(hours=-1))
     user = await attacker(stack)
     nonce = await challenge(stack, user)
     await refused(stack, user, signed(stolen, user, nonce), "revocation_unavailable", 503)
+    await admin.wait_for(
+        lambda: any(
+            room == admin_room and "liste de révocation" in getattr(event, "body", "")
+            for room, event in admin.messages
+        ),
+        30,
+        "the administrators are told",
+    )
 
 
 @pytest.mark.rule("invalid_challenge")
