@@ -110,8 +110,13 @@ class Tools:
         return self._tools[version]
 
 
+_shared: list[Tools] = []  # one per test process, even if pytest re-creates the fixture
+
+
 @pytest.fixture(scope="session", name="tools")
 def tools_fixture(tmp_path_factory) -> Tools:
-    yield Tools(tmp_path_factory.mktemp("confrere-cps"))
+    if not _shared:
+        _shared.append(Tools(tmp_path_factory.mktemp("confrere-cps")))
+    yield _shared[0]
     if FIGURES:
         print("\nconfrere-cps figures:", FIGURES)
