@@ -5,11 +5,12 @@ VENV   ?= .venv
 DATA   ?= var
 BIN    := $(VENV)/bin
 
-.PHONY: system install run test test-fast bench clean pcscd element-deps
+.PHONY: system install run test test-fast test-py312-313 cps-tool test-cps-tool bench clean pcscd element-deps
 
 ## Debian packages: swig + libpcsclite-dev build pyscard (CPS card); pcscd + vsmartcard-vpcd
-## give the real PC/SC stack with virtual readers (tests, demo); chromium runs browser tests.
-SYSTEM_PACKAGES := swig libpcsclite-dev pcscd vsmartcard-vpcd chromium
+## give the real PC/SC stack with virtual readers (tests, demo); softhsm2 is a real PKCS#11
+## module standing in for the CPS middleware; chromium runs browser tests.
+SYSTEM_PACKAGES := swig libpcsclite-dev pcscd vsmartcard-vpcd softhsm2 chromium
 system:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -17,10 +18,12 @@ system:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-$(BIN)/.installed: pyproject.toml
+## The server depends on the light CPS tool (cps-tool/, package confrere-cps), installed from
+## its folder in the same pip run.
+$(BIN)/.installed: pyproject.toml cps-tool/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -e ./cps-tool -e '.[test,bench]'
 	touch $@
 
 install: system $(BIN)/.installed
@@ -52,6 +55,29 @@ test: install pcscd element-deps
 test-fast: install
 	$(BIN)/python -m pytest -m "not e2e"
 
+## The unit tests on Python 3.12 and 3.13 too (the full suite runs on $(PYTHON)); each in its
+## own venv, from pyenv when it has them, else python3.12 / python3.13 on the PATH.
+PY312 ?= $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/3.12.*/bin/python)),python3.12)
+PY313 ?= $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/3.13.*/bin/python)),python3.13)
+.venv-%/.installed: pyproject.toml cps-tool/pyproject.toml
+	$(PY$(subst .,,$*)) -m venv .venv-$*
+	.venv-$*/bin/pip install --quiet --upgrade pip
+	.venv-$*/bin/pip install --quiet -e ./cps-tool -e '.[test]'
+	touch $@
+
+test-py312-313: system .venv-3.12/.installed .venv-3.13/.installed
+	.venv-3.12/bin/python -m pytest -m "not e2e" -q
+	.venv-3.13/bin/python -m pytest -m "not e2e" -q
+
+## The practitioner's CPS tool: its wheel in cps-tool/dist, then the tests that install it in a
+## fresh venv of each pyenv Python (3.10 to 3.13) and run it through both card paths.
+cps-tool: install
+	$(BIN)/pip wheel --quiet --no-deps -w cps-tool/dist ./cps-tool
+	@ls -l cps-tool/dist/*.whl
+
+test-cps-tool: install pcscd
+	$(BIN)/python -m pytest -s tests/cps/test_installed_tool.py
+
 ## Benchmarks (not part of the tests): figures printed, never asserted.
 bench: install
 	$(BIN)/python bench/startup.py
@@ -62,4 +88,4 @@ bench: install
 	$(BIN)/python bench/directory_bot.py
 
 clean:
-	rm -rf $(VENV) *.egg-info
+	rm -rf $(VENV) .venv-3.12 .venv-3.13 *.egg-info cps-tool/dist cps-tool/*.egg-info

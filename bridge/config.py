@@ -124,16 +124,24 @@ class PscSettings:
 
 @dataclass(frozen=True)
 class CpsSettings:
-    """Verification with a CPS card (`confrere cps-verify`): trust anchors and lifetimes."""
+    """Verification with a CPS card (`confrere-cps`): trust anchors, revocation, lifetimes."""
 
     trust_anchors: tuple[str, ...] = ()
     code_minutes: int = 15
     challenge_seconds: int = 120
+    crls: tuple[str, ...] = ()  # http(s) URLs, or files (closed networks)
+    ocsp: bool = False
+    revocation_timeout_seconds: float = 10
 
     def anchor_paths(self, data_dir: Path) -> tuple[Path, ...]:
         """The configured files, relative ones read from the data directory."""
         return tuple(Path(p) if Path(p).is_absolute() else data_dir / p
                      for p in self.trust_anchors)
+
+    def crl_sources(self, data_dir: Path) -> tuple[str, ...]:
+        """CRL URLs as given; files made absolute (relative ones in the data directory)."""
+        return tuple(s if s.startswith(("http://", "https://")) or Path(s).is_absolute()
+                     else str(data_dir / s) for s in self.crls)
 
 
 @dataclass(frozen=True)

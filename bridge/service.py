@@ -108,8 +108,8 @@ class ConfrereService:
         app.add_routes(PscPages(self.services.psc, self.verification,
                                 self.settings.secrets.web_secret,
                                 self.settings.service.url.startswith("https://")).routes())
-        cps = self.services.extra["cps"] = CpsEndpoints.from_settings(self.settings,
-                                                                      self.verification)
+        cps = self.services.extra["cps"] = CpsEndpoints.from_settings(
+            self.settings, self.verification, self.services)
         app.add_routes(cps.routes())
         app.add_routes(SignupPages(self.services).routes())
         await start_document_provider(self.settings, self.documents, self._http,

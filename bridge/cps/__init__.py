@@ -1,5 +1,4 @@
-"""CPS card verification, practitioner side: `confrere cps-verify` drives the card over PC/SC.
-
-`protocol` is shared with the service (paths, the exact bytes the card signs, the code format);
-`reader` speaks APDUs to the card; `cli` is the verb. Nothing here imports the service.
+"""CPS card verification: the practitioner's side is the light distribution in `cps-tool/`
+(package `confrere_cps`, command `confrere-cps`), installed without any server code. The service
+reuses `confrere_cps.protocol` and `.subject`; `confrere cps-verify` is an alias of the tool.
 """

@@ -94,7 +94,7 @@ async def cps_instructions(services, user_id: str) -> str:
     return (
         "Vérification avec votre carte CPS : insérez la carte dans le lecteur de votre "
         "ordinateur, puis lancez dans un terminal (Confrère installé) :\n"
-        f"confrere cps-verify --service {settings.service.url} --code {code}\n"
+        f"confrere-cps --service {settings.service.url} --code {code}\n"
         f"Ce code ne sert qu'une fois et expire dans {minutes} minutes. Le code PIN de la carte "
         "vous sera demandé par la commande ; ne l'écrivez jamais ici.\n"
         "(CPS card: run the command above on the computer with the card reader.)"

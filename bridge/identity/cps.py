@@ -5,17 +5,18 @@ dates, chain to a configured IGC-Santé anchor (cryptography's X.509 path valida
 the WebPKI rules for the authorities), key usage of the holder's certificate (digitalSignature,
 and clientAuth when the certificate restricts its uses), signature over the exact challenge
 message, and finally who it names (the national identifier as CN inside the multi-valued RDN).
-Comparing that identity with the account is `matching.match_account`'s job, as for PSC.
-Revocation (IGC-Santé CRLs) is not checked yet.
+Comparing that identity with the account is `matching.match_account`'s job, as for PSC;
+revocation (IGC-Santé CRLs, OCSP) is `cps_revocation`'s, with the issuer found here.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from confrere_cps.subject import Holder, holder_of
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -29,7 +30,6 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from bridge.cps.subject import Holder, holder_of
 from bridge.identity.matching import ProvenIdentity
 
 SOURCE = "la carte CPS"
@@ -50,6 +50,8 @@ class CheckedCard:
     serial: str
     issuer: str
     not_after: str
+    certificate: x509.Certificate | None = field(default=None, compare=False, repr=False)
+    issuer_certificate: x509.Certificate | None = field(default=None, compare=False, repr=False)
 
 
 class TrustStore:
@@ -115,7 +117,7 @@ def check_card(
             "the certificate cannot be parsed",
         ) from exc
     _check_dates(leaf, now)
-    _check_chain(store, leaf, now)
+    chain = _check_chain(store, leaf, now)
     _check_key_usage(leaf)
     _check_signature(leaf, signature, message)
     holder = holder_of(leaf)
@@ -131,6 +133,8 @@ def check_card(
         serial=format(leaf.serial_number, "x"),
         issuer=leaf.issuer.rfc4514_string(),
         not_after=leaf.not_valid_after_utc.isoformat(),
+        certificate=leaf,
+        issuer_certificate=chain[1] if len(chain) > 1 else None,
     )
 
 
@@ -159,7 +163,10 @@ def _check_dates(leaf: x509.Certificate, now: datetime) -> None:
         )
 
 
-def _check_chain(store: TrustStore, leaf: x509.Certificate, now: datetime) -> None:
+def _check_chain(
+    store: TrustStore, leaf: x509.Certificate, now: datetime
+) -> list[x509.Certificate]:
+    """The validated chain, leaf first (its issuer next, for revocation)."""
     if not store.configured:
         raise CpsRefusal(
             "not_configured",
@@ -177,7 +184,7 @@ def _check_chain(store: TrustStore, leaf: x509.Certificate, now: datetime) -> No
         .build_client_verifier()
     )
     try:
-        verifier.verify(leaf, store.intermediates)
+        return list(verifier.verify(leaf, store.intermediates).chain)
     except VerificationError as exc:
         raise CpsRefusal(
             "untrusted_certificate",

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bridge.cps import protocol
+from confrere_cps import protocol
+
 from bridge.storage.database import Database
 from bridge.verification import tokens
 

@@ -1,10 +1,10 @@
-"""HTTP endpoints `confrere cps-verify` talks to (JSON in, JSON out, French first).
+"""HTTP endpoints the `confrere-cps` tool talks to (JSON in, JSON out, French first).
 
 `POST /verification/cps/challenge {"code"}` spends the bot's one-time code and returns a
 challenge bound to the same account. `POST /verification/cps/response {"user_id",
 "challenge", "certificate", "signature"}` spends the challenge, checks the card's answer
-(`identity.cps`), compares the holder with the account (`matching.match_account`, as for Pro
-Santé Connect) and decides. Every refusal says why; only a holder who is not the account's
+(`identity.cps`) and its revocation (`identity.cps_revocation`), compares the holder with the
+account (`matching.match_account`, as for Pro Santé Connect) and decides. Every refusal says why; only a holder who is not the account's
 changes its state (refused, with the manual path offered), as PSC does.
 """
 
@@ -15,11 +15,12 @@ import binascii
 import logging
 
 from aiohttp import web
+from confrere_cps import protocol
 
 from bridge.config import ConfigError, Settings
-from bridge.cps import protocol
 from bridge.identity.cps import CpsRefusal, TrustStore, check_card, proven_identity
 from bridge.identity.cps_challenge import exchange_code, spend_challenge
+from bridge.identity.cps_revocation import Alert, RevocationChecker
 from bridge.identity.matching import match_account
 from bridge.verification.service import VerificationService
 
@@ -39,16 +40,27 @@ def error(http_status: int, code: str, message_fr: str, message_en: str, **extra
     )
 
 
+# Refusals that are the service's state, not the card's: "try later", not "forbidden".
+UNAVAILABLE = {"revocation_unavailable"}
+
+
 class CpsEndpoints:
     def __init__(
-        self, verification: VerificationService, trust: TrustStore, challenge_seconds: int
+        self,
+        verification: VerificationService,
+        trust: TrustStore,
+        challenge_seconds: int,
+        revocation: RevocationChecker | None = None,
     ) -> None:
         self.verification = verification
         self.trust = trust  # replaceable as a whole (tests swap in their own PKI)
         self.challenge_seconds = challenge_seconds
+        self.revocation = revocation or RevocationChecker()
 
     @classmethod
-    def from_settings(cls, settings: Settings, verification: VerificationService) -> CpsEndpoints:
+    def from_settings(
+        cls, settings: Settings, verification: VerificationService, services=None
+    ) -> CpsEndpoints:
         """Reads the configured IGC-Santé files now: a bad file stops the start, named."""
         try:
             trust = TrustStore.from_files(settings.cps.anchor_paths(settings.data_dir))
@@ -56,7 +68,16 @@ class CpsEndpoints:
             raise ConfigError(f"cps.trust_anchors: {exc}") from exc
         if not trust.configured:
             log.warning("no IGC-Santé trust anchor configured: CPS card verification disabled")
-        return cls(verification, trust, settings.cps.challenge_seconds)
+        revocation = RevocationChecker(
+            settings.cps.crl_sources(settings.data_dir),
+            ocsp_enabled=settings.cps.ocsp,
+            timeout=settings.cps.revocation_timeout_seconds,
+        )
+        if trust.configured and not revocation.configured:
+            log.warning("no IGC-Santé CRL configured (cps.crls): CPS card revocation not checked")
+        if services is not None:
+            revocation.alerts.append(admin_room_alert(verification, services))
+        return cls(verification, trust, settings.cps.challenge_seconds, revocation)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -117,10 +138,11 @@ class CpsEndpoints:
             card = check_card(
                 self.trust, certificate, signature, protocol.signed_message(user_id, challenge)
             )
+            await self.revocation.check(card.certificate, card.issuer_certificate)
         except CpsRefusal as refusal:
             log.info("CPS answer for %s refused: %s", user_id, refusal.code)
             return error(
-                403,
+                503 if refusal.code in UNAVAILABLE else 403,
                 refusal.code,
                 f"Vérification impossible : {refusal.message_fr}.",
                 refusal.message_en,
@@ -203,7 +225,7 @@ def _bad_request() -> web.Response:
         400,
         "bad_request",
         "Demande incomplète ou mal formée : utilisez la commande "
-        "confrere cps-verify donnée par le robot.",
+        "confrere-cps donnée par le robot.",
         "Malformed request.",
     )
 
@@ -217,3 +239,16 @@ def _not_configured() -> web.Response:
         "(!verifier manuel).",
         "CPS verification is not configured here.",
     )
+
+
+def admin_room_alert(verification: VerificationService, services) -> Alert:
+    """Tell the administrators' room (the bot may start after these endpoints)."""
+    from bridge.verification.effects import ADMIN_ROOM_KEY
+
+    async def alert(text: str) -> None:
+        room_id = await verification.get_value(ADMIN_ROOM_KEY)
+        bot = getattr(services, "bot", None)
+        if room_id and bot is not None:
+            await bot.send_text(room_id, text)
+
+    return alert

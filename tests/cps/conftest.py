@@ -1,5 +1,5 @@
 """Fixtures of the CPS tests: pcscd (tests.cps.fixtures) and the service's CPS endpoints on a
-real database (each back-end), reachable over HTTP like `confrere cps-verify` reaches them."""
+real database (each back-end), reachable over HTTP like `confrere-cps` reaches them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Demo: a virtual CPS card in reader "Virtual PCD 00 00" for `confrere up` + `cps-verify`.
+"""Demo: a virtual CPS card in reader "Virtual PCD 00 00" for `confrere up` + `confrere-cps`.
 
     .venv/bin/python -m tests.cps.demo --data var --given-name CAMILLE --surname BERNARD \
         --national-id 810001045367

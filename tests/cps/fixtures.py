@@ -133,25 +133,41 @@ def card_present(reader_name: str = READER) -> bool:
 SETTLE = 1.0
 
 
+_held: list = []  # the card lock, held once per process however many cards are in
+
+
 @contextlib.contextmanager
-def inserted(identity, **options):
-    """A virtual card in reader 00 00 for the duration of the block, removed afterwards."""
-    held = _lock(CARD_LOCK, fcntl.LOCK_EX)  # one virtual card at a time on this machine
-    card = None
-    for _attempt in range(3):
-        card = VirtualCard(identity, port=VPCD_PORTS[0], **options).insert()
-        if _wait(card_present, 4):
-            break
-        card.remove()  # pcscd missed it: take it out, let pcscd see the reader empty, retry
-        time.sleep(SETTLE)
+def _card_lock():
+    if _held:
+        _held.append(None)
     else:
-        held.close()
-        raise AssertionError("pcscd did not see the virtual card")
+        _held.append(_lock(CARD_LOCK, fcntl.LOCK_EX))  # one test's cards at a time per machine
     try:
-        card.commands.clear()
-        yield card
+        yield
     finally:
-        card.remove()
-        _wait(lambda: not card_present(), 10)
-        time.sleep(SETTLE)
-        held.close()
+        handle = _held.pop()
+        if handle is not None:
+            handle.close()
+
+
+@contextlib.contextmanager
+def inserted(identity, reader: str = READER, **options):
+    """A virtual card in `reader` (00 00 by default) for the block, removed afterwards."""
+    port = VPCD_PORTS[0] if reader == READER else VPCD_PORTS[1]
+    with _card_lock():
+        card = None
+        for _attempt in range(3):
+            card = VirtualCard(identity, port=port, **options).insert()
+            if _wait(lambda: card_present(reader), 4):
+                break
+            card.remove()  # pcscd missed it: take it out, let pcscd see it empty, retry
+            time.sleep(SETTLE)
+        else:
+            raise AssertionError("pcscd did not see the virtual card")
+        try:
+            card.commands.clear()
+            yield card
+        finally:
+            card.remove()
+            _wait(lambda: not card_present(reader), 10)
+            time.sleep(SETTLE)

@@ -16,7 +16,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 IGC_OU = [
     x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
@@ -154,6 +154,7 @@ def card(
     client_auth: bool = True,
     digital_signature: bool = True,
     key_label: str | None = None,
+    ocsp_url: str | None = None,
 ) -> CardIdentity:
     issuer = issuer or intermediate()
     private = key(key_label or f"card-{national_id}")
@@ -190,9 +191,16 @@ def card(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
             critical=False,
         )
-        .sign(issuer.key, hashes.SHA256())
     )
-    return CardIdentity(private, certificate)
+    if ocsp_url:
+        certificate = certificate.add_extension(
+            x509.AuthorityInformationAccess(
+                [x509.AccessDescription(AuthorityInformationAccessOID.OCSP,
+                                        x509.UniformResourceIdentifier(ocsp_url))]
+            ),
+            critical=False,
+        )
+    return CardIdentity(private, certificate.sign(issuer.key, hashes.SHA256()))
 
 
 def write_trust_files(directory: Path) -> list[Path]:
@@ -207,3 +215,93 @@ def write_trust_files(directory: Path) -> list[Path]:
         pkcs7.serialize_certificates([intermediate().certificate], serialization.Encoding.DER)
     )
     return [root_file, bundle]
+
+
+def signature_certificate(identity: CardIdentity) -> bytes:
+    """The card's other certificate, for qualified signatures (nonRepudiation), DER.
+
+    On the card beside the authentication one; the tools must never pick it (the service
+    refuses it: no digitalSignature, no clientAuth)."""
+    holder = identity.certificate.subject
+    private = key(f"signature-{holder.rfc4514_string()}")
+    now = datetime.now(UTC)
+    usage = x509.KeyUsage(
+        digital_signature=False,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    issuer = intermediate()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(holder)
+        .issuer_name(identity.certificate.issuer)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=30))
+        .not_valid_after(now + timedelta(days=1000))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .sign(issuer.key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.DER)
+    )
+
+
+def crl(
+    revoked: tuple[tuple[x509.Certificate, x509.ReasonFlags | None], ...] = (),
+    *,
+    issuer: Authority | None = None,
+    next_update: timedelta = timedelta(days=7),
+    this_update: timedelta = timedelta(hours=-1),
+) -> bytes:
+    """A CRL of the authority (DER), as IGC-Santé publishes them; `revoked` with reasons.
+
+    `next_update` may be negative: a CRL already past its nextUpdate (stale)."""
+    issuer = issuer or intermediate()
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.name)
+        .last_update(now + this_update)
+        .next_update(now + next_update)
+        .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
+    )
+    for certificate, reason in revoked:
+        entry = (
+            x509.RevokedCertificateBuilder()
+            .serial_number(certificate.serial_number)
+            .revocation_date(now - timedelta(hours=2))
+        )
+        if reason is not None:
+            entry = entry.add_extension(x509.CRLReason(reason), critical=False)
+        builder = builder.add_revoked_certificate(entry.build())
+    return builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def ocsp_response(identity: CardIdentity, request_der: bytes, *, revoked=None) -> bytes:
+    """The authority's signed OCSP answer for `identity`: good, or revoked with a reason."""
+    from cryptography.x509 import ocsp
+
+    request = ocsp.load_der_ocsp_request(request_der)
+    issuer = intermediate()
+    now = datetime.now(UTC)
+    status = ocsp.OCSPCertStatus.REVOKED if revoked else ocsp.OCSPCertStatus.GOOD
+    builder = ocsp.OCSPResponseBuilder().add_response(
+        cert=identity.certificate,
+        issuer=issuer.certificate,
+        algorithm=request.hash_algorithm,
+        cert_status=status,
+        this_update=now - timedelta(minutes=5),
+        next_update=now + timedelta(hours=1),
+        revocation_time=now - timedelta(hours=3) if revoked else None,
+        revocation_reason=revoked if revoked else None,
+    )
+    response = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.certificate).sign(
+        issuer.key, hashes.SHA256()
+    )
+    return response.public_bytes(serialization.Encoding.DER)

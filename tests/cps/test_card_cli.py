@@ -1,4 +1,4 @@
-"""`confrere cps-verify` through a real pcscd and the virtual card: the whole path to a
+"""`confrere-cps` (the light tool, PC/SC path) through a real pcscd and the virtual card: the whole path to a
 verified account, and every card-side failure told in French with a non-zero exit."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
+from confrere_cps import cli, protocol
 
-from bridge.cps import cli, protocol
 from tests.cps import pki
 from tests.cps.fixtures import EMPTY_READER, READER, inserted
 from tests.cps.virtual_card import CPS_AID
@@ -33,7 +33,7 @@ def run_cli(service: str, code: str = "ABCDE-12345", pin: str = "1234", **kwargs
         code,
         ask_pin=ask_pin,
         out=lines.append,
-        **{"reader_name": READER, "timeout": 5, **kwargs},
+        **{"reader_name": READER, "timeout": 5, "via": "pcsc", **kwargs},
     )
     return status, "\n".join(lines), bool(asked)
 
@@ -131,8 +131,7 @@ def test_no_pcscd_service():
         [
             sys.executable,
             "-m",
-            "bridge.cli",
-            "cps-verify",
+            "confrere_cps",
             "--service",
             "http://127.0.0.1:9",
             "--code",
@@ -165,3 +164,47 @@ def test_bad_arguments_are_refused_before_touching_the_card(service, code, expec
 def test_code_shape():
     assert protocol.normalise_code("abcde-12345") == "ABCDE12345"
     assert len(CPS_AID) == 13
+
+
+async def test_two_cards_in_two_readers_the_practitioner_chooses(pcscd, cps_world):
+    await cps_world.account(CAMILLE)
+    code = await cps_world.code(CAMILLE)
+    isabelle = pki.card("810002813839", "DONNAT-GADY", "ISABELLE")
+    asked: list[list[str]] = []
+
+    def choose(names: list[str]) -> int:
+        asked.append(names)
+        return names.index(READER)
+
+    with inserted(isabelle, reader=EMPTY_READER), inserted(pki.card()):
+        status, output, _ = await asyncio.to_thread(
+            run_cli, cps_world.url, code, reader_name=None, choose=choose
+        )
+        assert status == 0 and asked == [[READER, EMPTY_READER]], output
+        lines: list[str] = []
+        status = await asyncio.to_thread(
+            lambda: cli.run(NOWHERE, "ABCDE-12345", via="pcsc", timeout=2, out=lines.append)
+        )
+    assert status == 3 and "Plusieurs cartes" in lines[-1] and "--reader" in lines[-1], lines
+    assert await cps_world.state(CAMILLE) == "verified"
+
+
+def test_the_signature_key_and_certificate_are_left_alone(pcscd):
+    """The PKCS#15 directory lists the signature key first; the tool takes the authentication
+    one (its certificate file and key reference), as the card's own directory says."""
+    with inserted(pki.card()) as card:
+        status, output, _ = run_cli(NOWHERE)
+    assert status == 5 and "CAMILLE BERNARD" in output  # card fine; stopped at the service
+    read = [path.hex().upper() for path in card.files_read]
+    assert read == ["3F002F00", *(f"3F005000{f}" for f in ("5031", "5001", "5002", "5003"))] + [
+        "3F005000D001"
+    ]
+
+
+def test_the_server_verb_is_an_alias_of_the_light_tool():
+    from bridge.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["cps-verify", "--service", NOWHERE, "--code", "ABCDE-12345", "--via", "pcsc"]
+    )
+    assert args.func is cli.command and args.standalone and args.via == "pcsc"

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from confrere_cps import protocol
+from confrere_cps.subject import holder_of
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from bridge.config import ConfigError, load_settings
-from bridge.cps import protocol
-from bridge.cps.subject import holder_of
 from bridge.identity.cps import CpsRefusal, TrustStore, check_card, load_certificates
 from bridge.web.cps import CpsEndpoints
 from tests.cps import pki

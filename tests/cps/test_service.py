@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import base64
 
+from confrere_cps import protocol
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from sqlalchemy import select
 
-from bridge.cps import protocol
 from bridge.identity.cps import TrustStore
 from bridge.verification.models import AuditEntry, VerificationRequest
 from tests.cps import pki

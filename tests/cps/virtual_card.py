@@ -2,10 +2,11 @@
 
 vpcd frames every message as a 2-byte big-endian length and a payload. A 1-byte payload is a
 control (0 power off, 1 power on, 2 reset, 4 "send your ATR"); anything longer is a command APDU,
-answered with the response APDU. The card answers what `bridge.cps.reader` sends to a CPS: SELECT
-of the IAS-ECC application and of the certificate file, READ BINARY, VERIFY (tries counter,
-blocking at zero), MSE SET and INTERNAL AUTHENTICATE (PKCS#1 v1.5 over the DigestInfo it is
-given, with the card's RSA key, which is what the real card does).
+answered with the response APDU. The card answers what `confrere_cps.pcsc` sends to a CPS: SELECT
+(application by AID, file by id, by path from the MF or from the current DF), READ BINARY of its
+PKCS#15 files (`card_layout`), VERIFY (tries counter, blocking at zero), MSE SET and INTERNAL
+AUTHENTICATE (PKCS#1 v1.5 over the DigestInfo it is given, with the card's RSA key, which is
+what the real card does; only with the authentication key reference).
 
 `remove_on` makes the card vanish (close the socket) when a command with that INS arrives:
 the reader sees the card pulled out mid-way.
@@ -18,8 +19,12 @@ import struct
 import threading
 import time
 
-from bridge.cps.reader import AUTH_CERT_FID, AUTH_KEY_REFERENCE, CPS_AID, PIN_REFERENCE
-from tests.cps.pki import CardIdentity
+from confrere_cps.pcsc import CPS_AIDS
+
+from tests.cps import card_layout as layout
+from tests.cps.pki import CardIdentity, signature_certificate
+
+CPS_AID = CPS_AIDS[0]
 
 VPCD_PORTS = (35963, 35964)  # readers "Virtual PCD 00 00" and "Virtual PCD 00 01"
 ATR = bytes.fromhex("3B8F8001804F0CA000000306030001000000006A")  # any valid ATR shape
@@ -48,6 +53,10 @@ class VirtualCard:
         self.remove_on = remove_on
         self.port = port
         self.commands: list[int] = []  # INS bytes seen, for assertions
+        self.files_read: list[bytes] = []  # full paths of the files read, in order
+        self.files = (
+            layout.files(aid, identity.der, signature_certificate(identity)) if identity else {}
+        )
         self._reset()
         self._socket: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -83,8 +92,8 @@ class VirtualCard:
                 self._socket = None
 
     def _reset(self) -> None:
-        self.app_selected = False
-        self.file_selected = False
+        self.current_df = layout.MF
+        self.current_ef: bytes | None = None
         self.pin_ok = False
         self.environment_set = False
 
@@ -153,26 +162,43 @@ class VirtualCard:
             return self._internal_authenticate(data)
         return sw(0x6D00)
 
+    @property
+    def app_selected(self) -> bool:
+        return self.current_df == layout.APP_DF
+
     def _select(self, p1: int, data: bytes) -> bytes:
-        if p1 == 0x04:
-            self.app_selected = data == self.aid
-            return sw(0x9000) if self.app_selected else sw(0x6A82)
-        if p1 == 0x02 and self.app_selected and data == AUTH_CERT_FID and self.identity:
-            self.file_selected = True
+        if p1 == 0x04:  # by AID
+            if data != self.aid:
+                return sw(0x6A82)
+            self.current_df, self.current_ef = layout.APP_DF, None
             return sw(0x9000)
-        return sw(0x6A82)
+        target = {
+            0x00: data if data == layout.MF else self.current_df + data,
+            0x02: self.current_df + data,  # EF under the current DF
+            0x08: layout.MF + data,  # path from the MF
+            0x09: self.current_df + data,  # path from the current DF
+        }.get(p1)
+        if target in (layout.MF, layout.APP_DF):
+            self.current_df, self.current_ef = target, None
+            return sw(0x9000)
+        if target not in self.files:
+            return sw(0x6A82)
+        self.current_df, self.current_ef = target[:-2], target
+        return sw(0x9000)
 
     def _read_binary(self, offset: int, length: int) -> bytes:
-        if not self.file_selected:
+        if self.current_ef is None:
             return sw(0x6986)
-        content = self.identity.der
+        content = self.files[self.current_ef]
+        if offset == 0:
+            self.files_read.append(self.current_ef)
         if offset > len(content):
             return sw(0x6B00)
         chunk = content[offset : offset + length]
         return chunk + (sw(0x9000) if len(chunk) == length else sw(0x6282))
 
     def _verify(self, reference: int, data: bytes) -> bytes:
-        if reference != PIN_REFERENCE:
+        if reference != layout.PIN_REFERENCE:
             return sw(0x6A88)
         if self.tries == 0:
             return sw(0x6983)
@@ -186,8 +212,10 @@ class VirtualCard:
         return sw(0x6983) if self.tries == 0 else sw(0x63C0 | self.tries)
 
     def _mse_set(self, p1: int, p2: int, data: bytes) -> bytes:
-        if (p1, p2) != (0x41, 0xA4) or bytes([0x84, 1, AUTH_KEY_REFERENCE]) not in data:
+        if (p1, p2) != (0x41, 0xA4) or not self.app_selected:
             return sw(0x6A80)
+        if bytes([0x84, 1, layout.AUTH_KEY_REFERENCE]) not in data:
+            return sw(0x6A88)  # only the authentication key signs a challenge
         self.environment_set = True
         return sw(0x9000)
 

@@ -1,5 +1,7 @@
-"""CPS card verification end to end: the bot gives the command line in the encrypted DM, the
-card (virtual, behind a real pcscd) signs, the service decides, the practitioner is told."""
+"""CPS card verification end to end, as a practitioner does it: the bot gives the command line
+in the encrypted DM, the practitioner runs the installed light tool (`confrere-cps`, from its
+wheel, in a fresh venv), the card signs through the CPS middleware's PKCS#11 (SoftHSM2) or over
+PC/SC (virtual card behind a real pcscd), the service decides, the practitioner is told."""
 
 from __future__ import annotations
 
@@ -10,15 +12,16 @@ import shlex
 import pytest
 from nio import RoomCreateResponse
 
-from bridge.cli import build_parser
-from bridge.cps import cli as cps_cli
 from bridge.identity.cps import TrustStore
 from tests.cps import pki
 from tests.cps.fixtures import READER, inserted, pcscd  # noqa: F401 - the session fixture
+from tests.cps.installed import FIGURES, VERSIONS, tools_fixture  # noqa: F401 - fixture
+from tests.cps.softhsm import softhsm_fixture  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("pcscd")]
 
-COMMAND = re.compile(r"(confrere cps-verify --service \S+ --code \S+)")
+COMMAND = re.compile(r"(confrere-cps --service \S+ --code \S+)")
+NEWEST = VERSIONS[-1]
 
 
 @pytest.fixture
@@ -41,36 +44,28 @@ async def command_from_bot(stack, client, room_id: str) -> list[str]:
     return shlex.split(line.group(1))[1:]
 
 
-async def run_card(argv: list[str], identity) -> tuple[int, str]:
-    """The verb as the bot wrote it, in this process; the PIN through the test hook."""
-    args = build_parser().parse_args(argv)
-    lines: list[str] = []
-    with inserted(identity):
-        status = await asyncio.to_thread(
-            cps_cli.run,
-            args.service,
-            args.code,
-            reader_name=READER,
-            timeout=5,
-            ask_pin=lambda: "1234",
-            out=lines.append,
-        )
-    return status, "\n".join(lines)
-
-
-async def test_a_cps_card_verifies_then_colleagues_can_talk(stack, trusted):
+async def camille_asks(stack):
     camille = await stack.practitioner(
         "camille", verified=False, first_name="Camille", last_name="Bernard", declared="10001045367"
     )
     dm = await camille.open_dm(stack.bot_id)
+    return camille, dm, await command_from_bot(stack, camille, dm)
+
+
+async def test_a_cps_card_in_a_reader_verifies_then_colleagues_can_talk(stack, trusted, tools):
+    camille, dm, argv = await camille_asks(stack)
     colleague = await stack.practitioner("colleague", verified=True)
-    argv = await command_from_bot(stack, camille, dm)
     assert argv[argv.index("--service") + 1] == stack.settings.service.url
+    tool = tools.get(NEWEST)
 
     mark = len(camille.messages)
-    status, output = await run_card(argv, pki.card())
+    with inserted(pki.card()):
+        status, output, seconds = await asyncio.to_thread(
+            tool.run, *argv, "--reader", READER, "--timeout", "5"
+        )
     assert status == 0, output
     assert "CAMILLE BERNARD (810001045367)" in output and "Identité vérifiée" in output
+    FIGURES["e2e pcsc seconds"] = round(seconds, 2)
     account = await stack.service.verification.account(camille.user_id)
     assert (account.verification_state, account.national_id) == ("verified", "810001045367")
     told = await camille.next_message_from(stack.bot_id, dm, mark)
@@ -79,18 +74,41 @@ async def test_a_cps_card_verifies_then_colleagues_can_talk(stack, trusted):
     assert isinstance(room, RoomCreateResponse), room
 
     # the code in the DM served once
-    status, output = await run_card(argv, pki.card())
+    with inserted(pki.card()):
+        status, output, _ = await asyncio.to_thread(
+            tool.run, *argv, "--reader", READER, "--timeout", "5"
+        )
     assert status != 0 and "Ce code n'est pas valable" in output
 
 
-async def test_a_card_of_someone_else_is_refused_with_the_manual_path(stack, trusted):
-    camille = await stack.practitioner(
-        "camille", verified=False, first_name="Camille", last_name="Bernard", declared="10001045367"
-    )
-    dm = await camille.open_dm(stack.bot_id)
-    argv = await command_from_bot(stack, camille, dm)
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_the_middleware_path_verifies_on_every_python(
+    stack, trusted, tools, softhsm, version
+):
+    softhsm.add_card("CPS CAMILLE BERNARD", pki.card())
+    camille, dm, argv = await camille_asks(stack)
+    tool = tools.get(version)
     mark = len(camille.messages)
-    status, output = await run_card(argv, pki.card("810002813839", "DONNAT-GADY", "ISABELLE"))
+    status, output, seconds = await asyncio.to_thread(
+        tool.run, *argv, "--pkcs11-module", softhsm.module, env=softhsm.environment
+    )
+    assert status == 0 and "module PKCS#11" in output and "Identité vérifiée" in output, output
+    FIGURES[f"e2e pkcs11 {version} seconds"] = round(seconds, 2)
+    account = await stack.service.verification.account(camille.user_id)
+    assert account.verification_state == "verified"
+    told = await camille.next_message_from(stack.bot_id, dm, mark)
+    assert "vérifiée" in told.body
+
+
+async def test_a_card_of_someone_else_is_refused_with_the_manual_path(
+    stack, trusted, tools, softhsm
+):
+    softhsm.add_card("CPS ISABELLE", pki.card("810002813839", "DONNAT-GADY", "ISABELLE"))
+    camille, dm, argv = await camille_asks(stack)
+    mark = len(camille.messages)
+    status, output, _ = await asyncio.to_thread(
+        tools.get(NEWEST).run, *argv, "--pkcs11-module", softhsm.module, env=softhsm.environment
+    )
     assert status == 1 and "!verifier manuel" in output, output
     account = await stack.service.verification.account(camille.user_id)
     assert account.verification_state == "refused" and account.national_id is None

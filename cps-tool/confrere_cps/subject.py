@@ -2,7 +2,7 @@
 
 IGC-Santé puts them together in one multi-valued RDN (`CN=810002813839+SN=DONNAT-GADY+GN=ISABELLE`).
 Helpers that flatten a subject into "the CN" or a string lose that grouping or pick the wrong
-value, so we walk each RDN's attributes. Shared by the card client (to show whose card it is)
+value, so we walk each RDN's attributes. Shared by the card tool (to show whose card it is)
 and by the service (to decide).
 """
 
