@@ -20,7 +20,7 @@ def test_data_option_is_accepted_before_and_after_the_verb(argv):
 
 
 @pytest.mark.parametrize("verb", [["directory", "search", "cardiologue"], ["status"],
-                                  ["backup"], ["account", "create", "x"],
+                                  ["backup"], ["account", "create", "Essai", "Test"],
                                   ["api-token", "create", "x"]])
 def test_read_verbs_never_create_a_data_directory(tmp_path, capsys, verb):
     missing = tmp_path / "ailleurs"
