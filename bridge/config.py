@@ -123,6 +123,21 @@ class PscSettings:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """How practitioners log in to Matrix: password and/or Pro Santé Connect (SSO)."""
+
+    password_login: bool = True
+    psc_login: bool = True
+    # Client addresses (prefixes) Synapse may send the login token to without asking first.
+    trusted_clients: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not (self.password_login or self.psc_login):
+            raise ConfigError("auth: password_login and psc_login cannot both be false "
+                              "(nobody could log in)")
+
+
+@dataclass(frozen=True)
 class CpsSettings:
     """Verification with a CPS card (`confrere cps-verify`): trust anchors and lifetimes."""
 
@@ -247,6 +262,7 @@ class Settings:
     access_rules: AccessRulesSettings = field(default_factory=AccessRulesSettings)
     verification: VerificationSettings = field(default_factory=VerificationSettings)
     psc: PscSettings = field(default_factory=PscSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
     cps: CpsSettings = field(default_factory=CpsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     mail: MailSettings = field(default_factory=MailSettings)
@@ -297,6 +313,7 @@ _SECTIONS = {
     "access_rules": AccessRulesSettings,
     "verification": VerificationSettings,
     "psc": PscSettings,
+    "auth": AuthSettings,
     "cps": CpsSettings,
     "logging": LoggingSettings,
     "mail": MailSettings,
