@@ -13,13 +13,33 @@ import urllib.parse
 import uuid
 
 import aiohttp
+from aiohttp import web
 from nio import LoginResponse
 from sqlalchemy import update
 
 from bridge.accounts.models import Account
+from tests.e2e.harness import free_port
 from tests.e2e.matrix_client import TestClient
 
-CLIENT_URL = "http://client.invalid/after-login"
+# Where the client (Element's page) would be: a blank page served here, see `client_page`.
+CLIENT_URL = f"http://127.0.0.1:{free_port()}/after-login"
+_client_runner: web.AppRunner | None = None
+
+
+async def client_page() -> None:
+    """Serve the client's landing page once for the session (a real page rather than a
+    Playwright route: routes on a redirect target add a second, slower request)."""
+    global _client_runner
+    if _client_runner is None:
+        async def landing(request: web.Request) -> web.Response:
+            return web.Response(text="<title>client</title>ok", content_type="text/html")
+
+        app = web.Application()
+        app.router.add_get("/after-login", landing)
+        _client_runner = web.AppRunner(app, access_log=None)
+        await _client_runner.setup()
+        port = urllib.parse.urlparse(CLIENT_URL).port
+        await web.TCPSite(_client_runner, "127.0.0.1", port).start()
 IDP = "oidc-psc"
 
 
@@ -59,17 +79,17 @@ async def sso_account(stack, prefix: str, national_id: str, *, state: str = "ver
 async def walk(page, stack, national_id: str, *, first: str = "Claire", last: str = "Martin",
                client_url: str = CLIENT_URL, confirm: bool = True) -> str:
     """Click through the chain with the given PSC identity; return the URL it ends on."""
-    await page.route("http://client.invalid/**", lambda route: route.fulfill(
-        status=200, content_type="text/html", body="<title>client</title>ok"))
+    await client_page()
     await page.goto(redirect_url(stack, client_url))
     await page.fill('input[name="given_name"]', first)
     await page.fill('input[name="family_name"]', last)
     await page.fill('input[name="national_id"]', national_id)
     await page.get_by_role("button", name="Se connecter").click()
+    await page.wait_for_url(lambda url: "/wallet/auth" not in url)
     await page.wait_for_load_state()
     if confirm and "Continue to your account" in await page.title():
         await page.get_by_role("link", name="Continue").click()
-        await page.wait_for_url("http://client.invalid/**")
+        await page.wait_for_url(CLIENT_URL + "**")
     return page.url
 
 
