@@ -135,6 +135,13 @@ class AuthSettings:
         if not (self.password_login or self.psc_login):
             raise ConfigError("auth: password_login and psc_login cannot both be false "
                               "(nobody could log in)")
+        for client in self.trusted_clients:
+            # Synapse compares prefixes: without the path's "/", https://a.org would also
+            # trust https://a.org.evil.example.
+            scheme, _, rest = client.partition("://")
+            if scheme not in ("https", "http") or "/" not in rest or rest.startswith("/"):
+                raise ConfigError(f"auth.trusted_clients: '{client}' must be a full address "
+                                  "ending its host with '/', e.g. https://element.example.org/")
 
 
 @dataclass(frozen=True)

@@ -99,3 +99,22 @@ async def test_revoked_account_is_refused_with_its_reason(stack):
         await walk.close()
     assert status == 403 and not location
     assert "Compte révoqué" in body and "inscription à l'Ordre suspendue" in body
+
+
+async def test_login_after_a_service_restart_new_signing_key(stack):
+    """The provider's key lives in memory: after a restart Synapse must pick up the new one."""
+    national_id = sso_flow.new_national_id()
+    user_id = await sso_flow.sso_account(stack, "pscrestart", national_id)
+    walk = sso_flow.HttpWalk(stack)
+    try:
+        status, location, body = await walk.login(national_id)  # Synapse caches this key
+        assert sso_flow.token_in(location, body)
+        await stack.restart_service()
+        status, location, body = await walk.login(national_id)
+    finally:
+        await walk.close()
+    token = plant(sso_flow.token_in(location, body) or "")
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{stack.settings.synapse.url}/_matrix/client/v3/login",
+                             json={"type": "m.login.token", "token": token}) as response:
+            assert response.status == 200 and (await response.json())["user_id"] == user_id

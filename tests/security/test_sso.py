@@ -313,3 +313,13 @@ def test_psc_login_off_and_refusing_both(tmp_path):
     with pytest.raises(ConfigError):
         load_settings(tmp_path, {"CONFRERE_AUTH__PSC_LOGIN": "false",
                                  "CONFRERE_AUTH__PASSWORD_LOGIN": "false"})
+
+
+@pytest.mark.rule("sso.no_open_redirect")
+@pytest.mark.parametrize("client", ["https://element.example.org", "element.example.org/",
+                                    "javascript://x/", "https:///path"])
+def test_trusted_client_must_be_a_full_prefix(tmp_path, client):
+    write_default_config(tmp_path)
+    with pytest.raises(ConfigError):
+        load_settings(tmp_path, {"CONFRERE_AUTH__TRUSTED_CLIENTS": client})
+    load_settings(tmp_path, {"CONFRERE_AUTH__TRUSTED_CLIENTS": "https://element.example.org/"})
