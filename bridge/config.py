@@ -130,6 +130,7 @@ class AuthSettings:
     psc_login: bool = True
     # Client addresses (prefixes) Synapse may send the login token to without asking first.
     trusted_clients: tuple[str, ...] = ()
+    psc_starts_per_ip_per_hour: int = 600
 
     def __post_init__(self) -> None:
         if not (self.password_login or self.psc_login):

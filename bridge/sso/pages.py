@@ -24,6 +24,7 @@ from bridge.identity.psc import PscError, ProSanteConnect, pkce_pair, proven_ide
 from bridge.sso.provider import AuthorizationError, AuthorizationRequest, Provider
 from bridge.verification import tokens
 from bridge.verification.service import VerificationService
+from bridge.web.ratelimit import RateLimiter, client_ip
 from bridge.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,17 @@ def _text(value: str) -> str:
 
 class SsoPages:
     def __init__(self, psc: ProSanteConnect, provider: Provider,
-                 verification: VerificationService, secure_cookies: bool) -> None:
+                 verification: VerificationService, secure_cookies: bool,
+                 limiter: RateLimiter, starts_per_hour: int,
+                 trust_forwarded_for: bool = False) -> None:
         self.psc = psc
         self.provider = provider
         self.verification = verification
         self.secure_cookies = secure_cookies
+        # Each start stores a session: bounded per address (a whole ward may share one).
+        self.limiter = limiter
+        self.starts_per_hour = starts_per_hour
+        self.trust_forwarded_for = trust_forwarded_for
 
     def routes(self, authorize_path: str, callback_path: str) -> list[web.RouteDef]:
         self._cookie_path = authorize_path.rsplit("/", 1)[0] + "/"
@@ -64,6 +71,14 @@ class SsoPages:
                         f"({_text(str(exc))}). Recommencez depuis votre application.</p>"
                         "<p lang=\"en\">This login request did not come from your Matrix "
                         "server. Start again from your app.</p>", 400)
+        ip = client_ip(request, self.trust_forwarded_for)
+        async with self.verification.db.session() as db, db.begin():
+            allowed = await self.limiter.allow(db, "sso-start-ip", ip, self.starts_per_hour)
+        if not allowed:
+            return page("Trop de connexions",
+                        "<p>Trop de connexions ont été commencées depuis votre adresse. "
+                        "Réessayez dans un moment.</p><p lang=\"en\">Too many logins started "
+                        "from your address; try again in a while.</p>", 429)
         verifier, challenge = pkce_pair()
         nonce = secrets.token_urlsafe(24)
         binding = secrets.token_urlsafe(32)

@@ -23,6 +23,7 @@ from bridge.sso import (AUTHORIZE_PATH, CALLBACK_PATH, CLIENT_ID, DISCOVERY_PATH
 from bridge.sso.pages import SsoPages
 from bridge.sso.provider import Provider, SynapseClient
 from bridge.verification.service import VerificationService
+from bridge.web.ratelimit import RateLimiter
 from bridge.web.templating import STATIC
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,10 @@ def sso_routes(settings: Settings, psc: ProSanteConnect, verification: Verificat
     # Same PSC client (same validation code), its own registered redirect URI.
     sso_psc = ProSanteConnect(dataclasses.replace(
         psc.config, redirect_uri=settings.service.url.rstrip("/") + CALLBACK_PATH), http)
-    pages = SsoPages(sso_psc, provider, verification,
-                     settings.service.url.startswith("https://"))
+    pages = SsoPages(sso_psc, provider, verification, settings.service.url.startswith("https://"),
+                     RateLimiter(settings.secrets.web_secret),
+                     settings.auth.psc_starts_per_ip_per_hour,
+                     settings.signup.trust_forwarded_for)
     return [*provider.routes(TOKEN_PATH, JWKS_PATH, DISCOVERY_PATH,
                              settings.service.url.rstrip("/") + AUTHORIZE_PATH),
             *pages.routes(AUTHORIZE_PATH, CALLBACK_PATH)]

@@ -323,3 +323,38 @@ def test_trusted_client_must_be_a_full_prefix(tmp_path, client):
     with pytest.raises(ConfigError):
         load_settings(tmp_path, {"CONFRERE_AUTH__TRUSTED_CLIENTS": client})
     load_settings(tmp_path, {"CONFRERE_AUTH__TRUSTED_CLIENTS": "https://element.example.org/"})
+
+
+@e2e
+@pytest.mark.rule("sso.start_rate_limit")
+async def test_login_starts_are_bounded_per_address(stack, walk):
+    """Each start stores a session; one address cannot fill the database with them."""
+    from aiohttp import web
+
+    from bridge.sso import AUTHORIZE_PATH, CALLBACK_PATH
+    from bridge.sso.pages import SsoPages
+    from bridge.sso.provider import Provider, SynapseClient
+    from bridge.web.ratelimit import RateLimiter
+
+    settings = stack.settings
+    client = SynapseClient(CLIENT_ID, client_secret(settings), synapse_redirect_uri(settings))
+    provider = Provider(stack.service.database, client, "http://issuer.test/sso",
+                        lambda user_id: True)
+    limiter = RateLimiter(sso_flow.new_national_id())  # its own buckets, not the stack's
+    pages = SsoPages(stack.service.services.psc, provider, stack.service.verification, False,
+                     limiter, 2)
+    app = web.Application()
+    app.add_routes(pages.routes(AUTHORIZE_PATH, CALLBACK_PATH))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = sso_flow.free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        status, authorize, _ = await walk.get(sso_flow.redirect_url(stack))
+        query = urllib.parse.urlparse(authorize).query
+        answers = [await walk.get(f"http://127.0.0.1:{port}{AUTHORIZE_PATH}?{query}")
+                   for _ in range(3)]
+    finally:
+        await runner.cleanup()
+    assert [a[0] for a in answers] == [302, 302, 429]
+    assert "Trop de connexions" in answers[2][2] and not answers[2][1]
