@@ -358,3 +358,41 @@ async def test_login_starts_are_bounded_per_address(stack, walk):
         await runner.cleanup()
     assert [a[0] for a in answers] == [302, 302, 429]
     assert "Trop de connexions" in answers[2][2] and not answers[2][1]
+
+
+@e2e
+@pytest.mark.rule("sso.password_login_off")
+async def test_psc_only_server_refuses_passwords_and_shows_the_logo(tmp_path):
+    """A real Synapse rendered with `auth.password_login: false` and a recorded logo."""
+    from bridge.matrix.synapse_admin import register_with_shared_secret
+    from bridge.sso import LOGO_FILE
+    from bridge.supervisor import SynapseProcess
+    from tests.e2e.harness import stack_environment
+
+    env = {**stack_environment(), "CONFRERE_AUTH__PASSWORD_LOGIN": "false"}
+    write_default_config(tmp_path)
+    settings = load_settings(tmp_path, env)
+    settings.synapse_dir.mkdir(parents=True, exist_ok=True)
+    (settings.synapse_dir / LOGO_FILE).write_text("mxc://localhost/psclogo\n")
+    synapse = SynapseProcess(render_synapse_config(settings), settings.synapse.url,
+                             settings.logs_dir / "synapse.stdout.log")
+    await synapse.start()
+    try:
+        base = settings.synapse.url
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/_matrix/client/v3/login") as response:
+                flows = {flow["type"]: flow for flow in (await response.json())["flows"]}
+            password = plant("Mot-de-passe-Xy9-" + sso_flow.new_national_id())
+            user = await register_with_shared_secret(
+                http, base, settings.secrets.registration_shared_secret, "seulpsc", password)
+            async with http.post(f"{base}/_matrix/client/v3/login", json={
+                    "type": "m.login.password", "password": password,
+                    "identifier": {"type": "m.id.user", "user": user["user_id"]}}) as response:
+                refused = response.status
+    finally:
+        await synapse.stop()
+    assert "m.login.password" not in flows
+    assert flows["m.login.sso"]["identity_providers"] == [{
+        "id": "oidc-psc", "name": "Pro Santé Connect", "icon": "mxc://localhost/psclogo",
+        "brand": "pro-sante-connect"}]
+    assert refused in (400, 403)
