@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import urllib.parse
 from datetime import timedelta
 from html import escape
 
@@ -129,9 +130,9 @@ class SsoPages:
             return self._forget(refusal)
         wanted = AuthorizationRequest(**session.data["synapse"])
         localpart = account.user_id[1:].split(":", 1)[0]
-        target = await self.provider.issue_code(wanted, account.user_id, localpart)
+        answer = await self.provider.issue_code(wanted, account.user_id, localpart)
         log.info("Pro Santé Connect login accepted for %s", account.user_id)
-        return self._forget(web.Response(status=302, headers={"Location": target}))
+        return self._forget(_form_post(self.provider.client.redirect_uri, answer))
 
     async def _account_for(self, national_id: str) -> tuple[web.Response | None, Account | None]:
         """The one verified account linked to `national_id`, or the page that says why not."""
@@ -178,6 +179,28 @@ class SsoPages:
         """The binding cookie served its one use."""
         response.del_cookie(COOKIE, path=self._cookie_path)
         return response
+
+
+def _form_post(action: str, fields: dict) -> web.Response:
+    """OAuth 2.0 Form Post Response Mode: a form the browser submits to Synapse at once (a
+    button without JavaScript). Its own CSP: this one script, and forms to Synapse only."""
+    nonce = secrets.token_urlsafe(16)
+    inputs = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+                     for k, v in fields.items())
+    origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlparse(action))
+    body = (f'<!doctype html><html lang="fr"><head><meta charset="utf-8">'
+            f"<title>Connexion en cours…</title></head><body>"
+            f'<form method="post" action="{escape(action)}">{inputs}'
+            f"<p>Connexion à votre serveur Matrix… <button>Continuer</button></p></form>"
+            f'<script nonce="{nonce}">document.forms[0].submit();</script></body></html>')
+    response = web.Response(text=body, content_type="text/html", charset="utf-8")
+    response.headers.update({
+        "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        "Content-Security-Policy": (f"default-src 'none'; script-src 'nonce-{nonce}'; "
+                                    f"form-action {origin}; frame-ancestors 'none'; "
+                                    "base-uri 'none'")})
+    return response
 
 
 def _digest(value: str) -> str:

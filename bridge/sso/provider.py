@@ -50,6 +50,9 @@ class AuthorizationRequest:
     state: str
     nonce: str
     code_challenge: str
+    # Always form_post (Synapse is configured to ask for it): the code travels in a POST
+    # body, so it never shows in Synapse's access log nor in the browser's history.
+    response_mode: str = "form_post"
 
     @classmethod
     def parse(cls, query, client: SynapseClient) -> "AuthorizationRequest":
@@ -66,12 +69,14 @@ class AuthorizationRequest:
             raise AuthorizationError("PKCE S256 obligatoire")
         if not query.get("state") or not query.get("nonce"):
             raise AuthorizationError("state et nonce obligatoires")
+        if query.get("response_mode") != "form_post":
+            raise AuthorizationError("response_mode form_post obligatoire")
         return cls(query["redirect_uri"], query["state"], query["nonce"],
                    query["code_challenge"])
 
     def as_data(self) -> dict:
         return {"redirect_uri": self.redirect_uri, "state": self.state, "nonce": self.nonce,
-                "code_challenge": self.code_challenge}
+                "code_challenge": self.code_challenge, "response_mode": self.response_mode}
 
 
 class Provider:
@@ -85,13 +90,12 @@ class Provider:
         self._key = RSAKey.generate_key(2048, parameters={"kid": self._kid}, private=True)
 
     async def issue_code(self, request: AuthorizationRequest, user_id: str,
-                         localpart: str) -> str:
-        """The code and where to send the browser (Synapse's callback, never another)."""
+                         localpart: str) -> dict:
+        """The answer for Synapse's callback (the registered one, never another address)."""
         code = await tokens.issue(self.db, CODE_PURPOSE, user_id, CODE_TTL,
                                   {**request.as_data(), "localpart": localpart,
                                    "auth_time": int(time.time())})
-        query = urllib.parse.urlencode({"code": code, "state": request.state})
-        return f"{self.client.redirect_uri}?{query}"
+        return {"code": code, "state": request.state}
 
     # -- endpoints Synapse calls (back channel) ---------------------------------------------
     def routes(self, token_path: str, jwks_path: str, discovery_path: str,

@@ -8,7 +8,9 @@ confirmation page for an untrusted client) → the client address with `loginTok
 from __future__ import annotations
 
 import asyncio
+import html
 import random
+import re
 import urllib.parse
 import uuid
 
@@ -168,20 +170,34 @@ class HttpWalk:
         assert status == 302, status
         return callback
 
+    async def answer(self, callback: str) -> tuple[int, dict | None, str]:
+        """Open the service's PSC callback: (status, the fields it posts to Synapse, body)."""
+        status, _, body = await self.get(callback)
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+                                 body))
+        if status != 200 or 'method="post"' not in body or "code" not in fields:
+            return status, None, body
+        action = html.unescape(re.search(r'action="([^"]+)"', body).group(1))
+        assert action == self.stack.settings.synapse.client_url.rstrip("/") + \
+            "/_synapse/client/oidc/callback", action
+        return status, {k: html.unescape(v) for k, v in fields.items()}, body
+
+    async def to_synapse(self, fields: dict) -> tuple[int, str, str]:
+        """Submit the code to Synapse's callback, as the page's script does."""
+        url = self.stack.settings.synapse.client_url.rstrip("/") + "/_synapse/client/oidc/callback"
+        return await self.post_form(url, fields)
+
     async def login(self, national_id: str, **names) -> tuple[int, str, str]:
         """The whole chain to Synapse's answer: (status, Location, body) of its callback."""
         callback = await self.at_psc(await self.to_psc(), national_id, **names)
-        status, synapse_callback, body = await self.get(callback)
-        if status != 302:
+        status, fields, body = await self.answer(callback)
+        if fields is None:
             return status, "", body
-        return await self.get(synapse_callback)
+        return await self.to_synapse(fields)
 
 
 def token_in(location: str, body: str) -> str | None:
     """The loginToken from a redirect, or from Synapse's confirmation page link."""
-    import html
-    import re
-
     if location:
         return login_token(location)
     match = re.search(r'href="([^"]*loginToken=[^"]*)"', body)

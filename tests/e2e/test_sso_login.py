@@ -61,6 +61,9 @@ async def test_browser_login_then_encrypted_talk_with_the_bot(stack):
     dm = await client.open_dm(stack.bot_id)
     answer = await client.ask(dm, stack.bot_id, "!aide")
     assert answer.decrypted and "!aide" in answer.body
+    # The one-time code went to Synapse in a POST body: not in its access log.
+    for log in stack.settings.logs_dir.glob("synapse*.log"):
+        assert "oidc/callback?code=" not in log.read_text(errors="replace"), log
     # The account has no password: the button is its only way in.
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{stack.settings.synapse.url}/_matrix/client/v3/login", json={

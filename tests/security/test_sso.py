@@ -89,8 +89,8 @@ async def test_replayed_psc_callback_is_refused(stack, walk):
     national_id = sso_flow.new_national_id()
     await sso_flow.sso_account(stack, "pscreplay", national_id)
     callback = await walk.at_psc(await walk.to_psc(), national_id)
-    first, _, _ = await walk.get(callback)
-    assert first == 302
+    first, fields, _ = await walk.answer(callback)
+    assert first == 200 and fields
     walk.cookies["confrere_sso"] = "replayed"  # even with a cookie, the state is spent
     again, location, body = await walk.get(callback)
     assert again == 400 and not location and "Session inconnue" in body
@@ -117,15 +117,13 @@ async def test_callback_in_another_browser_is_refused(stack, walk):
 async def test_replayed_code_gives_no_second_login(stack, walk):
     national_id = sso_flow.new_national_id()
     await sso_flow.sso_account(stack, "psccode", national_id)
-    status, synapse_callback, _ = await walk.get(
-        await walk.at_psc(await walk.to_psc(), national_id))
-    assert status == 302
-    code = urllib.parse.parse_qs(urllib.parse.urlparse(synapse_callback).query)["code"][0]
+    status, fields, _ = await walk.answer(await walk.at_psc(await walk.to_psc(), national_id))
+    code = plant(fields["code"])
     saved = dict(walk.cookies)
-    status, location, body = await walk.get(synapse_callback)
+    status, location, body = await walk.to_synapse(fields)
     assert plant(token_in(location, body) or "")
     walk.cookies = saved  # the same browser session, the same code, again
-    status, location, body = await walk.get(synapse_callback)
+    status, location, body = await walk.to_synapse(fields)
     assert token_in(location, body) is None
     async with aiohttp.ClientSession() as http:  # and straight at the token endpoint
         async with http.post(stack.settings.service.internal + TOKEN_PATH, data={
@@ -140,9 +138,8 @@ async def test_replayed_code_gives_no_second_login(stack, walk):
 async def test_token_endpoint_wants_synapse_secret_and_pkce(stack, walk):
     national_id = sso_flow.new_national_id()
     await sso_flow.sso_account(stack, "pscpkce", national_id)
-    status, synapse_callback, _ = await walk.get(
-        await walk.at_psc(await walk.to_psc(), national_id))
-    code = urllib.parse.parse_qs(urllib.parse.urlparse(synapse_callback).query)["code"][0]
+    status, fields, _ = await walk.answer(await walk.at_psc(await walk.to_psc(), national_id))
+    code = fields["code"]
     form = {"grant_type": "authorization_code", "code": code,
             "redirect_uri": synapse_redirect_uri(stack.settings), "code_verifier": "y" * 43}
     url = stack.settings.service.internal + TOKEN_PATH
@@ -153,7 +150,7 @@ async def test_token_endpoint_wants_synapse_secret_and_pkce(stack, walk):
                 "Authorization": _basic(client_secret(stack.settings))}) as r:
             assert r.status == 400 and "id_token" not in await r.json()
     # The stolen code was spent by the wrong verifier: Synapse gets nothing from it either.
-    status, location, body = await walk.get(synapse_callback)
+    status, location, body = await walk.to_synapse(fields)
     assert token_in(location, body) is None
 
 
@@ -172,7 +169,7 @@ async def test_jwks_publishes_no_private_key(stack):
 @pytest.mark.parametrize("change", [
     {"redirect_uri": "https://evil.example/_synapse/client/oidc/callback"},
     {"client_id": "another"}, {"code_challenge_method": "plain"}, {"code_challenge": ""},
-    {"response_type": "token"}])
+    {"response_type": "token"}, {"response_mode": "query"}])
 async def test_authorization_request_not_from_synapse_is_refused(stack, walk, change):
     status, authorize, _ = await walk.get(sso_flow.redirect_url(stack))
     parsed = urllib.parse.urlparse(authorize)
@@ -190,8 +187,8 @@ async def test_untrusted_redirect_url_gets_a_confirmation_page_not_the_token(sta
     walk = HttpWalk(stack)
     try:
         psc = await walk.to_psc("https://evil.example/steal")
-        status, synapse_callback, _ = await walk.get(await walk.at_psc(psc, national_id))
-        status, location, body = await walk.get(synapse_callback)
+        status, fields, _ = await walk.answer(await walk.at_psc(psc, national_id))
+        status, location, body = await walk.to_synapse(fields)
     finally:
         await walk.close()
     assert status == 200 and not location  # no silent redirect carrying the token
@@ -234,11 +231,10 @@ async def test_revoked_account_is_refused_with_its_reason(stack, walk):
 async def test_revoked_between_psc_answer_and_synapse_is_refused(stack, walk):
     national_id = sso_flow.new_national_id()
     user_id = await sso_flow.sso_account(stack, "pscrace", national_id)
-    status, synapse_callback, _ = await walk.get(
-        await walk.at_psc(await walk.to_psc(), national_id))
-    assert status == 302
+    status, fields, _ = await walk.answer(await walk.at_psc(await walk.to_psc(), national_id))
+    assert fields
     await stack.service.verification.revoke(user_id, stack.settings.admin_user_id, "test")
-    status, location, body = await walk.get(synapse_callback)
+    status, location, body = await walk.to_synapse(fields)
     assert token_in(location, body) is None
 
 
