@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-import urllib.parse
 from datetime import timedelta
 from html import escape
 
@@ -183,22 +182,23 @@ class SsoPages:
 
 def _form_post(action: str, fields: dict) -> web.Response:
     """OAuth 2.0 Form Post Response Mode: a form the browser submits to Synapse at once (a
-    button without JavaScript). Its own CSP: this one script, and forms to Synapse only."""
+    button without JavaScript). Its own CSP allows this one script; no `form-action`, which
+    browsers also apply to Synapse's redirect on to the client's address."""
     nonce = secrets.token_urlsafe(16)
     inputs = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
                      for k, v in fields.items())
-    origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlparse(action))
     body = (f'<!doctype html><html lang="fr"><head><meta charset="utf-8">'
             f"<title>Connexion en cours…</title></head><body>"
             f'<form method="post" action="{escape(action)}">{inputs}'
             f"<p>Connexion à votre serveur Matrix… <button>Continuer</button></p></form>"
-            f'<script nonce="{nonce}">document.forms[0].submit();</script></body></html>')
+            f'<script nonce="{nonce}">addEventListener("load", '
+            f"function () {{ document.forms[0].submit(); }});</script></body></html>")
     response = web.Response(text=body, content_type="text/html", charset="utf-8")
     response.headers.update({
         "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
         "X-Frame-Options": "DENY",
         "Content-Security-Policy": (f"default-src 'none'; script-src 'nonce-{nonce}'; "
-                                    f"form-action {origin}; frame-ancestors 'none'; "
+                                    "frame-ancestors 'none'; "
                                     "base-uri 'none'")})
     return response
 

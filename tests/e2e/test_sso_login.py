@@ -11,6 +11,7 @@ import pytest
 from bridge.sso import IDP_NAME, synapse_context
 from tests.browser import launch
 from tests.e2e import sso_flow
+from tests.e2e.harness import Stack, stack_environment
 from tests.security.canaries import plant
 
 pytestmark = pytest.mark.e2e
@@ -121,3 +122,28 @@ async def test_login_after_a_service_restart_new_signing_key(stack):
         async with http.post(f"{stack.settings.synapse.url}/_matrix/client/v3/login",
                              json={"type": "m.login.token", "token": token}) as response:
             assert response.status == 200 and (await response.json())["user_id"] == user_id
+
+
+async def test_trusted_client_gets_the_token_straight_away(tmp_path):
+    """A client address in `auth.trusted_clients` (another origin, like a hosted Element) gets
+    the token by redirect, right after the form the service posts to Synapse. Its own stack:
+    the shared one trusts no client."""
+    playwright_api = pytest.importorskip("playwright.async_api")
+    env = {**stack_environment(), "CONFRERE_AUTH__TRUSTED_CLIENTS": sso_flow.CLIENT_URL}
+    own = await Stack.start(tmp_path, env)
+    try:
+        national_id = sso_flow.new_national_id()
+        user_id = await sso_flow.sso_account(own, "psctrusted", national_id)
+        async with playwright_api.async_playwright() as playwright:
+            browser = await launch(playwright)
+            try:
+                page = await browser.new_page()
+                await sso_flow.walk(page, own, national_id, confirm=False)
+                await page.wait_for_url(sso_flow.CLIENT_URL + "**")
+                token = plant(sso_flow.login_token(page.url) or "")
+            finally:
+                await browser.close()
+        client = await sso_flow.token_client(own, user_id, token)
+        assert client.client.user_id == user_id
+    finally:
+        await own.stop()
