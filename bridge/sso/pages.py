@@ -191,8 +191,7 @@ def _form_post(action: str, fields: dict) -> web.Response:
             f"<title>Connexion en cours…</title></head><body>"
             f'<form method="post" action="{escape(action)}">{inputs}'
             f"<p>Connexion à votre serveur Matrix… <button>Continuer</button></p></form>"
-            f'<script nonce="{nonce}">addEventListener("load", '
-            f"function () {{ document.forms[0].submit(); }});</script></body></html>")
+            f'<script nonce="{nonce}">document.forms[0].submit();</script></body></html>')
     response = web.Response(text=body, content_type="text/html", charset="utf-8")
     response.headers.update({
         "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
