@@ -136,6 +136,8 @@ class AuthSettings:
         if not (self.password_login or self.psc_login):
             raise ConfigError("auth: password_login and psc_login cannot both be false "
                               "(nobody could log in)")
+        if self.psc_starts_per_ip_per_hour < 1:
+            raise ConfigError("auth.psc_starts_per_ip_per_hour: at least 1")
         for client in self.trusted_clients:
             # Synapse compares prefixes: without the path's "/", https://a.org would also
             # trust https://a.org.evil.example.

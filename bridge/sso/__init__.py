@@ -58,6 +58,7 @@ def synapse_context(settings: Settings) -> dict | None:
         "authorization_endpoint": settings.service.url.rstrip("/") + AUTHORIZE_PATH,
         "token_endpoint": settings.service.internal.rstrip("/") + TOKEN_PATH,
         "jwks_uri": settings.service.internal.rstrip("/") + JWKS_PATH,
-        # Synapse insists on https endpoints unless told otherwise: development on loopback.
+        # Synapse's metadata check wants https endpoints: off for loopback development and for
+        # an http internal URL (docker network). It checks only what this file writes.
         "skip_verification": any(url.startswith("http://") for url in urls),
     }
