@@ -123,6 +123,31 @@ class PscSettings:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """How practitioners log in to Matrix: password and/or Pro Santé Connect (SSO)."""
+
+    password_login: bool = True
+    psc_login: bool = True
+    # Client addresses (prefixes) Synapse may send the login token to without asking first.
+    trusted_clients: tuple[str, ...] = ()
+    psc_starts_per_ip_per_hour: int = 600
+
+    def __post_init__(self) -> None:
+        if not (self.password_login or self.psc_login):
+            raise ConfigError("auth: password_login and psc_login cannot both be false "
+                              "(nobody could log in)")
+        if self.psc_starts_per_ip_per_hour < 1:
+            raise ConfigError("auth.psc_starts_per_ip_per_hour: at least 1")
+        for client in self.trusted_clients:
+            # Synapse compares prefixes: without the path's "/", https://a.org would also
+            # trust https://a.org.evil.example.
+            scheme, _, rest = client.partition("://")
+            if scheme not in ("https", "http") or "/" not in rest or rest.startswith("/"):
+                raise ConfigError(f"auth.trusted_clients: '{client}' must be a full address "
+                                  "ending its host with '/', e.g. https://element.example.org/")
+
+
+@dataclass(frozen=True)
 class CpsSettings:
     """Verification with a CPS card (`confrere-cps`): trust anchors, revocation, lifetimes."""
 
@@ -257,6 +282,7 @@ class Settings:
     access_rules: AccessRulesSettings = field(default_factory=AccessRulesSettings)
     verification: VerificationSettings = field(default_factory=VerificationSettings)
     psc: PscSettings = field(default_factory=PscSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
     cps: CpsSettings = field(default_factory=CpsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     mail: MailSettings = field(default_factory=MailSettings)
@@ -307,6 +333,7 @@ _SECTIONS = {
     "access_rules": AccessRulesSettings,
     "verification": VerificationSettings,
     "psc": PscSettings,
+    "auth": AuthSettings,
     "cps": CpsSettings,
     "logging": LoggingSettings,
     "mail": MailSettings,

@@ -15,6 +15,7 @@ import jinja2
 from signedjson.key import generate_signing_key, write_signing_keys
 
 from bridge.config import Settings
+from bridge.sso import synapse_context
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "synapse-config"
 
@@ -78,6 +79,7 @@ def template_context(settings: Settings) -> dict:
         "cache_seconds": settings.access_rules.cache_seconds,
         "timeout_seconds": settings.access_rules.timeout_seconds,
         "relaxed_rate_limits": settings.synapse.relaxed_rate_limits,
+        "sso": synapse_context(settings),
     }
 
 

@@ -30,6 +30,7 @@ from bridge.dev.psc_simulator import PscSimulator
 from bridge.identity.document_checks import DocumentChecks, start_document_provider
 from bridge.identity.psc import ProSanteConnect, PscClientConfig
 from bridge.matrix.synapse_admin import set_display_name
+from bridge.sso.setup import ensure_logo, sso_routes
 from bridge.storage.database import Database
 from bridge.verification.badge import badge
 from bridge.verification.effects import VerificationEffects, ensure_admin_room
@@ -108,6 +109,8 @@ class ConfrereService:
         app.add_routes(PscPages(self.services.psc, self.verification,
                                 self.settings.secrets.web_secret,
                                 self.settings.service.url.startswith("https://")).routes())
+        app.add_routes(sso_routes(self.settings, self.services.psc, self.verification,
+                                  self._http))
         cps = self.services.extra["cps"] = CpsEndpoints.from_settings(
             self.settings, self.verification, self.services)
         app.add_routes(cps.routes())
@@ -151,6 +154,7 @@ class ConfrereService:
                             self.services.admin.access_token, self.bot,
                             display_name_for=self._directory_badge).register()
         await ensure_admin_room(self.verification, self.bot, self.settings.administrators)
+        await ensure_logo(self.settings, self._http, self.services.admin.access_token)
         self.followups.start()
 
     async def stop(self) -> None:

@@ -4,6 +4,9 @@ Same discovery path (`/.well-known/wallet-openid-configuration` under the realm)
 authorization path (PSC's is on another host), Keycloak-style token/userinfo/certs, `acr`
 `eidas1`, PKCE S256, client secret (basic or post), id_tokens RS256 (or HS256), userinfo as
 JSON or JWT, and a page to pick a test identity. `tamper` lets tests ask for a forged token.
+It answers every Confrère flow the same way: verification (`/verification/psc/callback`),
+signup (`/psc/signup`) and the Matrix login button (`/sso/psc/callback`, bridge/sso/), so
+`confrere up` shows all three with no network.
 """
 
 from __future__ import annotations
