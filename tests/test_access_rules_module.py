@@ -299,6 +299,7 @@ def test_bot_may_set_our_own_state_but_not_weaken_a_room():
     ({"users": {"@a": "100"}}, {"users": {"@a": 100}}, "power_escalation"),
     ({"users": []}, {"users": {"@a": 100}}, "power_escalation"),
     ({"users": {"@a": 0, "@b": 100}}, {"users": {"@a": 0}}, "power_escalation"),
+    ({"users": {"@a": 100, "@b": 101}}, {"users": {"@a": 100}}, "power_escalation"),
 ])
 def test_power_levels(content, current, code):
     refusal = events.power_levels_refusal("@a", content, current)
@@ -508,9 +509,17 @@ async def test_bot_rooms_lock_power_levels_for_everyone_but_the_bot():
     assert await _allowed(module, by_bot, room) is None
 
 
+def test_creators_of_room_version_12_hold_all_power_but_levels_stop_at_100():
+    assert events.power_levels_refusal("@c", {"users": {"@b": 100}}, {"users": {}},
+                                       creators=frozenset({"@c"})) is None
+    assert events.power_levels_refusal("@c", {"users": {"@b": 150}}, {"users": {}},
+                                       creators=frozenset({"@c"})) is refusals.POWER_ESCALATION
+
+
 async def test_power_escalation_in_a_room():
     module = _module(FakeHttp(STATES))
-    room = _room(power={"users": {"@v:localhost": 50, "@v2:localhost": 100}})
+    room = _room(creator="@v2:localhost", members=("@v:localhost", "@v2:localhost"),
+                 power={"users": {"@v:localhost": 50, "@v2:localhost": 100}})
     raise_other = _event("@v:localhost", "m.room.power_levels",
                          {"users": {"@v:localhost": 50, "@v2:localhost": 100,
                                     "@v3:localhost": 100}}, "")

@@ -191,8 +191,8 @@ class Bot:
             is_direct=True, invite=[user_id], preset=RoomPreset.private_chat,
             initial_state=[{"type": "m.room.encryption", "state_key": "",
                             "content": {"algorithm": "m.megolm.v1.aes-sha2"}}],
-            power_level_override={
-                "users": {self.user_id: 100, user_id: 0}, "users_default": 0,
+            power_level_override={  # no "users": the bot, creator, keeps its power
+                "users_default": 0,
                 "events_default": 0, "state_default": 100, "invite": 100, "kick": 100,
                 "ban": 100, "redact": 100, "events": locked,
             },

@@ -54,6 +54,7 @@ MEGOLM = "m.megolm.v1.aes-sha2"
 MAX_ROTATION_MS = 7 * 24 * 3600 * 1000
 MAX_ROTATION_MSGS = 100
 MODERATOR = 50
+MAX_LEVEL = 100
 OUR_NAMESPACE = "fr.confrere."
 ROOM_TYPES = ("m.space",)  # plus our own `fr.confrere.*` types; absent = a conversation
 HISTORY_VISIBILITIES = ("invited", "joined", "shared")
@@ -171,19 +172,22 @@ _STATE_CONTENT = {
 }
 
 
-def power_levels_refusal(sender: str, content: dict, current: dict | None) -> Refusal | None:
-    """Nobody raises anyone above their own level, gives power to every joiner, or puts the
-    settings that carry a room's security below moderator level. `current` is the room's
-    power levels before the change (None while the room is being created)."""
+def power_levels_refusal(sender: str, content: dict, current: dict | None, *,
+                         creators: frozenset[str] = frozenset()) -> Refusal | None:
+    """Nobody raises anyone above their own level or above 100, gives power to every joiner,
+    or puts the settings that carry a room's security below moderator level. `current` is
+    the room's power levels before the change (None while the room is being created);
+    `creators` hold unlimited power (room version 12, where they are not listed in `users`)."""
     levels = current if current is not None else content
-    sender_level = _level_of(levels, sender)
+    sender_level = MAX_LEVEL if sender in creators else _level_of(levels, sender)
     users = content.get("users", {})
     before = (current or {}).get("users") or {}
     if not isinstance(users, dict) or sender_level is None:
         return POWER_ESCALATION
     for user, level in users.items():
         level = _int(level)
-        if level is None or (level > sender_level and before.get(user) != level):
+        if level is None or level > MAX_LEVEL or (
+                level > sender_level and before.get(user) != level):
             return POWER_ESCALATION
     users_default = _int(content.get("users_default", 0))
     state_default = _int(content.get("state_default", MODERATOR))
@@ -274,11 +278,8 @@ def creation_request_refusal(request: dict) -> Refusal | None:
 
 
 def _creation_power_levels(content: dict) -> Refusal | None:
-    """At creation the creator holds 100: check the override against that."""
-    users = content.get("users") or {}
-    if not isinstance(users, dict):
-        return POWER_ESCALATION
-    return power_levels_refusal("@creator", content, {"users": {"@creator": 100}})
+    """At creation the creator holds all power: check the override against that."""
+    return power_levels_refusal("@creator", content, None, creators=frozenset({"@creator"}))
 
 
 # -- messages ------------------------------------------------------------------------------

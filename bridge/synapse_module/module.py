@@ -261,8 +261,15 @@ class AccessRules:
         if create is not None and create.sender == self._config.bot_user_id:
             return POWER_LOCKED
         current = state.get(POWER_LEVELS)
+        creators = set()
+        if create is not None:
+            creators.add(create.sender)
+            additional = create.content.get("additional_creators")
+            if isinstance(additional, (list, tuple)):
+                creators.update(str(user) for user in additional)
         return events.power_levels_refusal(
-            sender, content, dict(current.content) if current is not None else None)
+            sender, content, dict(current.content) if current is not None else None,
+            creators=frozenset(creators))
 
     async def _member_refusal(self, event: Any, state: Any, content: dict) -> Refusal | None:
         sender, target = event.sender, event.state_key
