@@ -56,7 +56,12 @@ class FakeHttp:
 def _module(http: FakeHttp, cache_seconds: float = 30, profiles=None, store=None) -> AccessRules:
     api = MagicMock()
     api.http_client = http
-    api.is_mine.side_effect = lambda user_id: str(user_id).endswith(":localhost")
+    def is_mine(user_id):
+        if not str(user_id).startswith("@") or ":" not in str(user_id):
+            raise ValueError("not a user id")  # as Synapse's UserID.from_string does
+        return str(user_id).endswith(":localhost")
+
+    api.is_mine.side_effect = is_mine
     del api._clock
     del api._hs
 
@@ -161,28 +166,25 @@ def test_invite_rules():
 
 
 def test_to_device_rules():
-    assert rules.may_send_to_device("@v:localhost", VERIFIED, "@v2:localhost", VERIFIED, PARTIES) is None
-    assert rules.may_send_to_device("@v:localhost", VERIFIED, "@u:localhost", UNVERIFIED, PARTIES) \
+    v = "@v:localhost"
+    assert rules.may_send_to_device(v, VERIFIED, "@v2:localhost", VERIFIED, PARTIES) is None
+    assert rules.may_send_to_device(v, VERIFIED, "@u:localhost", UNVERIFIED, PARTIES) \
         is rules.RECIPIENT_NOT_VERIFIED
-    assert rules.may_send_to_device("@v:localhost", VERIFIED, "@x:other.example", None, PARTIES, remote=True) \
-        is rules.REMOTE_USER
+    assert rules.may_send_to_device(v, VERIFIED, "@x:other.example", None, PARTIES,
+                                    remote=True) is rules.REMOTE_USER
     assert rules.may_send_to_device("@w:localhost", None, "@v:localhost", VERIFIED, PARTIES) \
         is rules.SERVICE_UNREACHABLE
     assert rules.may_send_to_device("@v:localhost", VERIFIED, "@v2:localhost", None, PARTIES) \
         is rules.SERVICE_UNREACHABLE
 
 
-def test_join_and_send_rules():
+def test_join_and_act_rules():
     assert rules.may_join(VERIFIED, "!any") is None
     assert rules.may_join(ADMIN, "!admins") is None
-    assert rules.may_send(UNVERIFIED, "!onboarding", "m.room.encrypted", encrypted()) is None
-    assert rules.may_send(REVOKED, "!elsewhere", "m.room.encrypted", encrypted()) \
-        is rules.NOT_VERIFIED
-    assert rules.may_send(VERIFIED, "!r", "m.room.message", {"body": "x"}) \
-        is rules.UNENCRYPTED_MESSAGE
-    assert rules.may_send(VERIFIED, "!r", "m.room.encryption", {"algorithm": "x"}) \
-        is rules.UNENCRYPTED_ROOM
-    assert rules.may_send(None, "!r", "m.room.encrypted", {}) is rules.SERVICE_UNREACHABLE
+    assert rules.may_act_in_room(UNVERIFIED, "!onboarding") is None
+    assert rules.may_act_in_room(REVOKED, "!elsewhere") is rules.NOT_VERIFIED
+    assert rules.may_act_in_room(None, "!r") is rules.SERVICE_UNREACHABLE
+    assert rules.may_act_in_room(None, "!r", creating=True) is rules.SERVICE_UNREACHABLE
 
 
 def test_refusals_are_bilingual_and_codes_unique():
@@ -617,6 +619,9 @@ async def test_to_device_is_filtered_and_refused_when_nobody_is_left():
                                       {BOT: {"D": {}}, "@u:localhost": {"D2": {}},
                                        "@v:localhost": {"D3": {}}})
     assert handler.sent == [("m.room.encrypted", {BOT: {"D": {}}, "@u:localhost": {"D2": {}}})]
+    await handler.send_device_message(_requester("@v:localhost"), "m.room.encrypted",
+                                      {"not a user id": {"D": {}}, BOT: {"D": {}}})
+    assert handler.sent[-1] == ("m.room.encrypted", {BOT: {"D": {}}})
     await handler.send_device_message(_requester("@v:localhost"), "m.room.encrypted",
                                       {"@v2:localhost": {"D": {}}, "@r:localhost": {"D": {}},
                                        "@x:other.example": {"D": {}}})

@@ -129,6 +129,13 @@ class AccessRules:
     def _ghost(self, user_id: str) -> bool:
         return self._parties.is_ghost(user_id)
 
+    def _local(self, user_id: str) -> bool:
+        """Whether a user id (from a client, maybe malformed) belongs to this server."""
+        try:
+            return bool(self._api.is_mine(user_id))
+        except Exception:  # noqa: BLE001 - a malformed id is nobody of ours
+            return False
+
     def _deny(self, refusal: Refusal) -> tuple[Any, dict]:
         return (self._forbidden, refusal.error_fields())
 
@@ -167,7 +174,7 @@ class AccessRules:
 
     @_fail_closed
     async def user_may_invite(self, inviter: str, invitee: str, room_id: str) -> Any:
-        if not self._api.is_mine(invitee):
+        if not self._local(invitee):
             return self._deny(REMOTE_USER)
         if self._ghost(inviter):
             return self._deny(GHOST_ACTION)
@@ -230,7 +237,7 @@ class AccessRules:
 
     async def _event_refusal(self, event: Any, state: Any) -> Refusal | None:
         sender = event.sender
-        if not self._api.is_mine(sender):
+        if not self._local(sender):
             return REMOTE_USER
         content = dict(event.content or {})
         if event.type == "m.room.member" and event.is_state():
@@ -281,7 +288,7 @@ class AccessRules:
             profile = (getattr(info, "display_name", None), getattr(info, "avatar_url", None))
         refusal = events.membership_refusal(sender, target, content, ghost=ghost,
                                             profile=profile)
-        if refusal is None and membership == "invite" and not self._api.is_mine(target):
+        if refusal is None and membership == "invite" and not self._local(target):
             refusal = REMOTE_USER
         if refusal is not None or ghost or privileged:
             return refusal
@@ -326,7 +333,7 @@ class AccessRules:
         if self._ghost(sender):
             return {recipient: GHOST_ACTION for recipient in recipients}
         if self._privileged(sender):
-            return {recipient: None if self._api.is_mine(recipient) else REMOTE_USER
+            return {recipient: None if self._local(recipient) else REMOTE_USER
                     for recipient in recipients}
         actor = await self.states.get(sender)
         verdicts = await self._to_device_for(actor, sender, recipients)
@@ -340,7 +347,7 @@ class AccessRules:
                              recipients: list[str]) -> dict[str, Refusal | None]:
         verdicts: dict[str, Refusal | None] = {}
         for recipient in recipients:
-            remote = not self._api.is_mine(recipient)
+            remote = not self._local(recipient)
             other = None
             if not (remote or recipient == sender or self._parties.is_bot(recipient)
                     or actor is None or not actor.verified):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bridge.synapse_module.events import MEGOLM, creation_request_refusal
 from bridge.synapse_module.refusals import (  # noqa: F401 - re-exported for callers
     ALIASES_DISABLED,
     FEDERATION_DISABLED,
@@ -34,7 +35,7 @@ from bridge.synapse_module.refusals import (  # noqa: F401 - re-exported for cal
     Refusal,
 )
 
-MEGOLM = "m.megolm.v1.aes-sha2"
+__all__ = ["MEGOLM", "Parties", "Refusal", "UserState"]
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,6 @@ class Parties:
 def may_create_room(actor: UserState | None, request: dict, parties: Parties) -> Refusal | None:
     """Verified: any room whose request passes `events.creation_request_refusal`.
     Unverified: only a direct conversation with the bot."""
-    from bridge.synapse_module.events import creation_request_refusal
-
     if actor is None:
         return SERVICE_UNREACHABLE
     if (refusal := creation_request_refusal(request)) is not None:
@@ -79,15 +78,6 @@ def may_create_room(actor: UserState | None, request: dict, parties: Parties) ->
     invites = request.get("invite") or []
     if list(invites) != [parties.bot_user_id]:
         return NOT_VERIFIED
-    return None
-
-
-def room_request_encryption(request: dict) -> Refusal | None:
-    """A creation request asking for anything but Megolm encryption is refused."""
-    for state in request.get("initial_state") or []:
-        if isinstance(state, dict) and state.get("type") == "m.room.encryption":
-            if (state.get("content") or {}).get("algorithm") != MEGOLM:
-                return UNENCRYPTED_ROOM
     return None
 
 
@@ -127,21 +117,6 @@ def may_act_in_room(actor: UserState | None, room_id: str, *,
     return NOT_VERIFIED
 
 
-def may_send(actor: UserState | None, room_id: str, event_type: str,
-             content: dict) -> Refusal | None:
-    """Verified may send anywhere they are; unverified only in onboarding; never plaintext."""
-    from bridge.synapse_module.events import message_refusal
-
-    if actor is None:
-        return SERVICE_UNREACHABLE
-    if event_type == "m.room.encryption" and content.get("algorithm") != MEGOLM:
-        return UNENCRYPTED_ROOM
-    if event_type not in ("m.room.encryption",) and (
-            refusal := message_refusal(event_type, content)) is not None:
-        return refusal
-    return may_act_in_room(actor, room_id)
-
-
 def may_send_to_device(sender_id: str, sender: UserState | None, recipient_id: str,
                        recipient: UserState | None, parties: Parties, *,
                        remote: bool = False) -> Refusal | None:
@@ -160,8 +135,3 @@ def may_send_to_device(sender_id: str, sender: UserState | None, recipient_id: s
     if recipient is None:
         return SERVICE_UNREACHABLE
     return None if recipient.verified else RECIPIENT_NOT_VERIFIED
-
-
-def decide(action: str, actor: UserState | None) -> Refusal | None:
-    """Coarse check used where no finer rule applies: unknown actor refused."""
-    return SERVICE_UNREACHABLE if actor is None else None

@@ -427,3 +427,62 @@ async def test_a_ghost_joins_but_never_speaks(stack):
     assert status == 403 and code(body) == "ghost_action", body
     status, body = await appservice.call("POST", f"/createRoom?user_id={ghost}", {})
     assert status == 403 and code(body) == "ghost_action", body
+
+
+# -- joins and invitations ------------------------------------------------------------------------
+
+@rule("not_verified")
+@pytest.mark.parametrize("path", ["/join/{room}?server_name=localhost", "/rooms/{room}/join"])
+@pytest.mark.parametrize("state", NOT_VERIFIED)
+async def test_not_verified_accounts_join_no_practitioner_room(stack, state, path):
+    owner, room_id = await home(stack, "verified")
+    actor = await new_actor(stack, state, "joiner")
+    status, body = await actor.call("POST", path.format(room=room_id), {})
+    assert status == 403 and code(body) == "not_verified", body
+
+
+@rule("not_verified")
+@pytest.mark.parametrize("state", NOT_VERIFIED)
+async def test_not_verified_accounts_bring_nobody_into_their_bot_conversation(stack, state):
+    actor, room_id = await home(stack, state)
+    colleague = await new_actor(stack, "verified", "guest")
+    status, body = await actor.call("POST", f"/rooms/{room_id}/invite",
+                                    {"user_id": colleague.user_id})
+    assert status == 403 and code(body) == "not_verified", body
+
+
+@rule("invitee_not_verified")
+@pytest.mark.parametrize("state", NOT_VERIFIED)
+async def test_verified_practitioners_invite_no_unverified_account(stack, state):
+    owner, room_id = await home(stack, "verified")
+    other = await new_actor(stack, state, "invitee")
+    status, body = await owner.call("POST", f"/rooms/{room_id}/invite",
+                                    {"user_id": other.user_id})
+    assert status == 403 and code(body) == "invitee_not_verified", body
+    status, body = await owner.create_room(name="Cas", invite=[other.user_id])
+    assert status == 403 and code(body) == "invitee_not_verified", body
+
+
+# -- what Element does keeps working ---------------------------------------------------------------
+
+@rule("element_compatibility")
+async def test_element_direct_message_and_space_requests_pass(stack):
+    alice = await new_actor(stack, "verified", "element")
+    bob = await new_actor(stack, "verified", "element")
+    status, body = await alice.create_room(
+        preset="trusted_private_chat", is_direct=True, invite=[bob.user_id],
+        initial_state=[{"type": "m.room.encryption", "state_key": "",
+                        "content": {"algorithm": MEGOLM}}])
+    assert status == 200, body
+    assert (await bob.call("POST", f"/rooms/{body['room_id']}/join", {}))[0] == 200
+    status, body = await alice.create_room(
+        name="Pôle cardio", preset="private_chat", creation_content={"type": "m.space"},
+        power_level_content_override={"events_default": 100, "invite": 0},
+        initial_state=[{"type": "m.room.history_visibility", "state_key": "",
+                        "content": {"history_visibility": "invited"}}])
+    assert status == 200, body
+    space = body["room_id"]
+    _, child = await alice.create_room(name="Staff")
+    status, body = await alice.put_state(space, "m.space.child", {"via": ["localhost"]},
+                                         child["room_id"])
+    assert status == 200, body
