@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bridge.synapse_module.events import MEGOLM, creation_request_refusal
+from bridge.synapse_module.events import MEGOLM, creation_request_refusal  # noqa: F401
 from bridge.synapse_module.refusals import (  # noqa: F401 - re-exported for callers
     ALIASES_DISABLED,
     FEDERATION_DISABLED,

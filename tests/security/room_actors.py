@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import update
 
 from bridge.accounts.models import Account
@@ -120,3 +121,22 @@ async def set_state(stack, user_id: str, state: str) -> None:
             headers={"Authorization": f"Bearer {stack.settings.secrets.module_secret}"},
         ) as response:
             assert response.status == 200
+
+
+def rule(name: str):
+    return pytest.mark.rule(name)
+
+
+def cases(rows: list[tuple], name) -> list:
+    """Parameters whose first item is the refusal code, each marked with its rule."""
+    return [pytest.param(*row, marks=rule(row[0]), id=f"{name(row)}-{i}")
+            for i, row in enumerate(rows)]
+
+
+def with_canary(value: Any, patient: str) -> Any:
+    """The case's content with the placeholder PATIENT replaced by a fresh canary."""
+    if isinstance(value, dict):
+        return {k: with_canary(v, patient) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_canary(v, patient) for v in value]
+    return patient if value == "PATIENT" else value
