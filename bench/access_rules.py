@@ -1,5 +1,6 @@
-"""Cost of the access-rules module: invite and join latency with the module versus the same
-Synapse configuration without it, in the same run; and the module's cache hit rate.
+"""Cost of the access-rules module: invite, join, send (an `m.room.encrypted` event) and
+to-device latency with the module versus the same Synapse configuration without it, in the
+same run; and the module's cache hit rate.
 
 Usage: python bench/access_rules.py [--count 500]
 Aim (issue 5): ≤ 1.2 × when the cache is warm.
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -39,13 +42,24 @@ async def plain_synapse(stack: Stack, data: Path) -> SynapseProcess:
     return process
 
 
+def megolm_content() -> dict:
+    """An `m.room.encrypted` content as clients send it (random bytes for the ciphertext)."""
+    ciphertext = base64.b64encode(bytes([3]) + os.urandom(200)).decode().rstrip("=")
+    return {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": ciphertext,
+            "session_id": "s" * 43, "sender_key": "k" * 43, "device_id": "BENCH"}
+
+
 class Runner:
-    """Alice invites Bob into her room, Bob joins, Bob leaves: one iteration, two timings."""
+    """Alice invites Bob into her room, Bob joins, Alice sends a message and a to-device
+    message to Bob, Bob leaves: one iteration, four timings."""
 
     def __init__(self, http: aiohttp.ClientSession, url: str, secret: str) -> None:
         self.http, self.url, self.secret = http, url, secret
         self.invites: list[float] = []
         self.joins: list[float] = []
+        self.sends: list[float] = []
+        self.to_device: list[float] = []
+        self.txn = 0
 
     async def setup(self, prefix: str, before=None) -> None:
         users = []
@@ -59,6 +73,11 @@ class Runner:
         self.room = (await self.call("POST", "/createRoom", self.alice_token,
                                      {"name": "bench"}))["room_id"]
 
+    async def timed(self, into: list[float], method, path, token, body=None) -> None:
+        started = time.perf_counter()
+        await self.call(method, path, token, body)
+        into.append((time.perf_counter() - started) * 1000)
+
     async def call(self, method, path, token, body=None):
         async with self.http.request(
                 method, f"{self.url}/_matrix/client/v3{path}", json=body or {},
@@ -68,13 +87,16 @@ class Runner:
 
     async def run(self, count: int) -> None:
         for _ in range(count):
-            started = time.perf_counter()
-            await self.call("POST", f"/rooms/{self.room}/invite", self.alice_token,
-                            {"user_id": self.bob})
-            self.invites.append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            await self.call("POST", f"/rooms/{self.room}/join", self.bob_token)
-            self.joins.append((time.perf_counter() - started) * 1000)
+            self.txn += 1
+            await self.timed(self.invites, "POST", f"/rooms/{self.room}/invite",
+                             self.alice_token, {"user_id": self.bob})
+            await self.timed(self.joins, "POST", f"/rooms/{self.room}/join", self.bob_token)
+            await self.timed(self.sends, "PUT",
+                             f"/rooms/{self.room}/send/m.room.encrypted/t{self.txn}",
+                             self.alice_token, megolm_content())
+            await self.timed(self.to_device, "PUT", f"/sendToDevice/m.room.encrypted/d{self.txn}",
+                             self.alice_token,
+                             {"messages": {self.bob: {"*": {"algorithm": "x", "n": self.txn}}}})
             await self.call("POST", f"/rooms/{self.room}/leave", self.bob_token)
 
 
@@ -109,9 +131,12 @@ async def main(count: int) -> None:
         finally:
             await plain.stop()
             await stack.stop()
-    print(f"Invite and join latency, {count} each, same Synapse config with and without module")
+    print(f"Invite, join, send and to-device latency, {count} each, same Synapse config with "
+          "and without module")
     for name, without, with_module in (("invite", without.invites, with_module.invites),
-                                       ("join", without.joins, with_module.joins)):
+                                       ("join", without.joins, with_module.joins),
+                                       ("send", without.sends, with_module.sends),
+                                       ("to-device", without.to_device, with_module.to_device)):
         print(describe(f"{name} without module", without))
         print(describe(f"{name} with module", with_module))
         print(f"  ratio {name}: p50 {percentile(with_module, 50) / percentile(without, 50):.2f}  "

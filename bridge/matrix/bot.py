@@ -176,12 +176,26 @@ class Bot:
         return response.room_id
 
     async def open_direct_conversation(self, user_id: str) -> str:
-        """Create an encrypted direct conversation inviting `user_id`; returns the room id."""
+        """Create an encrypted direct conversation inviting `user_id`; returns the room id.
+
+        Private preset (not "trusted": it would give the invitee full power) and power levels
+        that leave the security of the room to the bot: the practitioner may talk, nothing
+        else (no invitation, no setting, no change of rights)."""
         assert self.client is not None
+        locked = {event_type: 100 for event_type in (
+            "m.room.encryption", "m.room.power_levels", "m.room.join_rules",
+            "m.room.history_visibility", "m.room.guest_access", "m.room.name", "m.room.topic",
+            "m.room.avatar", "m.room.canonical_alias", "m.room.tombstone",
+            "m.room.server_acl", "m.room.pinned_events")}
         response = await self.client.room_create(
-            is_direct=True, invite=[user_id], preset=RoomPreset.trusted_private_chat,
+            is_direct=True, invite=[user_id], preset=RoomPreset.private_chat,
             initial_state=[{"type": "m.room.encryption", "state_key": "",
                             "content": {"algorithm": "m.megolm.v1.aes-sha2"}}],
+            power_level_override={  # no "users": the bot, creator, keeps its power
+                "users_default": 0,
+                "events_default": 0, "state_default": 100, "invite": 100, "kick": 100,
+                "ban": 100, "redact": 100, "events": locked,
+            },
         )
         if not isinstance(response, RoomCreateResponse):
             raise RuntimeError(f"room creation failed: {getattr(response, 'status_code', '')}")

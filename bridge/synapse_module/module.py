@@ -1,24 +1,46 @@
-"""Registers the access-rules callbacks with Synapse; every callback fails closed."""
+"""Registers the access-rules callbacks with Synapse; every callback fails closed.
+
+Where each rule is enforced:
+- `on_create_room` (third-party rules, every creator including server admins): every field of
+  a creation request (`events.creation_request_refusal`); then the request is completed so
+  the room is Megolm-encrypted, guest-free and never federated.
+- `user_may_create_room`, `user_may_invite`, `user_may_join_room` (spam checker): who may,
+  with the service's answer (`rules`), before Synapse builds any event.
+- `check_event_allowed` (third-party rules): every event created on this server, including
+  each event a `createRoom` request turns into, goes through `events` and `rules`.
+- `user_may_create_room_alias`, `user_may_publish_room`, `user_may_send_3pid_invite`: refused.
+- `to_device.guard_to_device`: `/sendToDevice`, which has no module callback.
+"""
 
 from __future__ import annotations
 
 import functools
-import hmac
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from twisted.web.resource import Resource
-
-from bridge.synapse_module import rules
-from bridge.synapse_module.rules import INTERNAL_ERROR, Parties, Refusal, UserState
+from bridge.synapse_module import events, rules
+from bridge.synapse_module.refusals import (
+    ALIASES_DISABLED,
+    GHOST_ACTION,
+    INTERNAL_ERROR,
+    POWER_LOCKED,
+    PUBLICATION_DISABLED,
+    REMOTE_USER,
+    THIRD_PARTY_INVITE,
+    Refusal,
+)
+from bridge.synapse_module.rules import Parties, UserState
 from bridge.synapse_module.state_client import UserStateClient
+from bridge.synapse_module.to_device import guard_to_device
+from bridge.synapse_module.web import INVALIDATE_PATH, STATS_PATH, InvalidateResource
 
 logger = logging.getLogger(__name__)
 
-INVALIDATE_PATH = "/_synapse/client/confrere/invalidate"
-STATS_PATH = "/_synapse/client/confrere/stats"
+__all__ = ["AccessRules", "AccessRulesConfig", "INVALIDATE_PATH", "STATS_PATH"]
+
+POWER_LEVELS = ("m.room.power_levels", "")
+CREATE = ("m.room.create", "")
 
 
 @dataclass(frozen=True)
@@ -47,7 +69,7 @@ def _fail_closed(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Await
 
 
 class AccessRules:
-    """Synapse module: asks the Confrère service who users are, then applies `rules`."""
+    """Synapse module: asks the Confrère service who users are, then applies the rules."""
 
     def __init__(self, config: AccessRulesConfig, api: Any) -> None:
         from synapse.module_api import NOT_SPAM
@@ -66,12 +88,21 @@ class AccessRules:
             user_may_create_room=self.user_may_create_room,
             user_may_invite=self.user_may_invite,
             user_may_join_room=self.user_may_join_room,
-            check_event_for_spam=self.check_event_for_spam,
+            user_may_create_room_alias=self.user_may_create_room_alias,
+            user_may_publish_room=self.user_may_publish_room,
+            user_may_send_3pid_invite=self.user_may_send_3pid_invite,
         )
-        api.register_third_party_rules_callbacks(on_create_room=self.on_create_room)
-        api.register_web_resource(INVALIDATE_PATH, _InvalidateResource(self.states, config.secret))
-        api.register_web_resource(STATS_PATH, _InvalidateResource(self.states, config.secret,
-                                                                  stats=True))
+        api.register_third_party_rules_callbacks(
+            on_create_room=self.on_create_room,
+            check_event_allowed=self.check_event_allowed,
+        )
+        api.register_web_resource(INVALIDATE_PATH, InvalidateResource(self.states, config.secret))
+        api.register_web_resource(STATS_PATH, InvalidateResource(self.states, config.secret,
+                                                                 stats=True))
+        homeserver = getattr(api, "_hs", None)
+        if homeserver is not None:
+            guard_to_device(homeserver.get_device_message_handler(), self.to_device_verdicts,
+                            self._error)
 
     @staticmethod
     def parse_config(config: dict) -> AccessRulesConfig:
@@ -90,101 +121,246 @@ class AccessRules:
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"confrere access rules: invalid config ({exc})") from exc
 
-    def _exempt(self, user_id: str) -> bool:
-        return (user_id == self._config.bot_user_id or user_id in self._config.exempt_users
-                or self._parties.is_ghost(user_id))
+    # -- who is who ----------------------------------------------------------------------
+    def _privileged(self, user_id: str) -> bool:
+        """The bot and the appservice sender: no verification needed, our state types."""
+        return user_id == self._config.bot_user_id or user_id in self._config.exempt_users
+
+    def _ghost(self, user_id: str) -> bool:
+        return self._parties.is_ghost(user_id)
+
+    def _local(self, user_id: str) -> bool:
+        """Whether a user id (from a client, maybe malformed) belongs to this server."""
+        try:
+            return bool(self._api.is_mine(user_id))
+        except Exception:  # noqa: BLE001 - a malformed id is nobody of ours
+            return False
 
     def _deny(self, refusal: Refusal) -> tuple[Any, dict]:
         return (self._forbidden, refusal.error_fields())
 
+    def _error(self, refusal: Refusal) -> Exception:
+        from synapse.api.errors import SynapseError
+
+        fields = refusal.error_fields()
+        return SynapseError(403, fields["error"], self._forbidden, additional_fields=fields)
+
     async def _verdict(self, user_id: str,
-                       rule: Callable[[UserState | None], Refusal | None]) -> Any:
+                       rule: Callable[[UserState | None], Refusal | None]) -> Refusal | None:
         """Apply `rule`; before refusing, ask once more without the cache (states change)."""
         refusal = rule(await self.states.get(user_id))
         if refusal is not None and refusal is not rules.SERVICE_UNREACHABLE:
             refusal = rule(await self.states.get(user_id, fresh=True))
+        return refusal
+
+    def _spam_answer(self, refusal: Refusal | None) -> Any:
         return self._not_spam if refusal is None else self._deny(refusal)
 
+    async def _other_state(self, user_id: str) -> UserState | None:
+        """An invitee's or recipient's state (the bot and our service users need none)."""
+        if self._privileged(user_id) and not self._ghost(user_id):
+            return None
+        return await self.states.get(user_id)
+
+    # -- spam-checker callbacks ----------------------------------------------------------
     @_fail_closed
     async def user_may_create_room(self, user_id: str, room_config: dict) -> Any:
-        if self._exempt(user_id):
-            return self._not_spam
-        return await self._verdict(
-            user_id, lambda actor: rules.may_create_room(actor, room_config, self._parties))
+        if self._ghost(user_id):
+            return self._deny(GHOST_ACTION)
+        if self._privileged(user_id):
+            return self._spam_answer(events.creation_request_refusal(room_config))
+        return self._spam_answer(await self._verdict(
+            user_id, lambda actor: rules.may_create_room(actor, room_config, self._parties)))
 
     @_fail_closed
     async def user_may_invite(self, inviter: str, invitee: str, room_id: str) -> Any:
-        if self._exempt(inviter):
+        if not self._local(invitee):
+            return self._deny(REMOTE_USER)
+        if self._ghost(inviter):
+            return self._deny(GHOST_ACTION)
+        if self._privileged(inviter):
             return self._not_spam
-        invitee_state = None
-        if self._parties.is_ghost(invitee) or not (self._exempt(invitee)
-                                                   or not self._api.is_mine(invitee)):
-            invitee_state = await self.states.get(invitee)
-        return await self._verdict(
-            inviter, lambda actor: rules.may_invite(actor, invitee, invitee_state, self._parties))
+        invitee_state = await self._other_state(invitee)
+        return self._spam_answer(await self._verdict(
+            inviter, lambda actor: rules.may_invite(actor, invitee, invitee_state,
+                                                    self._parties)))
 
     @_fail_closed
     async def user_may_join_room(self, user_id: str, room_id: str, is_invited: bool) -> Any:
-        if self._exempt(user_id):
+        if self._privileged(user_id) or self._ghost(user_id):
             return self._not_spam
-        return await self._verdict(user_id, lambda actor: rules.may_join(actor, room_id))
+        return self._spam_answer(await self._verdict(
+            user_id, lambda actor: rules.may_join(actor, room_id)))
 
-    @_fail_closed
-    async def check_event_for_spam(self, event: Any) -> Any:
-        if not self._api.is_mine(event.sender) or self._exempt(event.sender):
-            return self._not_spam
-        content = dict(event.content) if event.content else {}
-        return await self._verdict(
-            event.sender,
-            lambda actor: rules.may_send(actor, event.room_id, event.type, content))
+    async def user_may_create_room_alias(self, user_id: str, room_alias: Any) -> Any:
+        return self._deny(ALIASES_DISABLED)
 
+    async def user_may_publish_room(self, user_id: str, room_id: str) -> Any:
+        return self._deny(PUBLICATION_DISABLED)
+
+    async def user_may_send_3pid_invite(self, inviter: str, medium: str, address: str,
+                                        room_id: str) -> Any:
+        return self._deny(THIRD_PARTY_INVITE)
+
+    # -- third-party rules callbacks -----------------------------------------------------
     async def on_create_room(self, requester: Any, request: dict, is_admin: bool) -> None:
-        """Every room is created encrypted: add Megolm when the request has no encryption."""
-        from synapse.api.errors import SynapseError
-
+        """Check every field (server admins too), then complete the request: Megolm
+        encryption and guest access forbidden unless given (then checked), never federated."""
         try:
-            refusal = rules.room_request_encryption(request)
+            refusal = events.creation_request_refusal(request)
         except Exception:  # noqa: BLE001 - fail closed
+            logger.exception("room creation check failed; refusing")
             refusal = INTERNAL_ERROR
         if refusal is not None:
-            fields = refusal.error_fields()
-            raise SynapseError(403, fields["error"], self._forbidden, additional_fields=fields)
+            raise self._error(refusal)
         initial_state = request.setdefault("initial_state", [])
-        if not any(isinstance(s, dict) and s.get("type") == "m.room.encryption"
-                   for s in initial_state):
+        given = {state.get("type") for state in initial_state}
+        if "m.room.encryption" not in given:
             initial_state.append({"type": "m.room.encryption", "state_key": "",
                                   "content": {"algorithm": rules.MEGOLM}})
+        if "m.room.guest_access" not in given:
+            initial_state.append({"type": "m.room.guest_access", "state_key": "",
+                                  "content": {"guest_access": "forbidden"}})
+        request.setdefault("creation_content", {})["m.federate"] = False
 
-
-class _InvalidateResource(Resource):
-    """`POST …/confrere/invalidate {"user_id": ...}` from the service drops a cached state;
-    `GET …/confrere/stats` reports cache hits and misses. Both need the shared secret."""
-
-    isLeaf = True
-
-    def __init__(self, states: UserStateClient, secret: str, stats: bool = False) -> None:
-        super().__init__()
-        self._stats = stats
-        self._states = states
-        self._secret = f"Bearer {secret}".encode()
-
-    def render(self, request: Any) -> bytes:
-        request.setHeader(b"Content-Type", b"application/json")
-        header = request.getHeader(b"Authorization") or b""
-        if not hmac.compare_digest(header if isinstance(header, bytes) else header.encode(),
-                                   self._secret):
-            request.setResponseCode(403)
-            return b'{"errcode":"M_FORBIDDEN"}'
-        if self._stats:  # GET: cache counters, for the benchmark and the health view
-            return json.dumps({"hits": self._states.hits, "misses": self._states.misses}).encode()
-        if request.method != b"POST":
-            request.setResponseCode(405)
-            return b'{"errcode":"M_UNRECOGNIZED"}'
+    async def check_event_allowed(self, event: Any, state_events: Any) -> tuple[bool, None]:
+        """Every event created here. A refusal is raised as a `SynapseError`, which Synapse
+        passes on to the client with our bilingual reason."""
         try:
-            body = json.loads(request.content.read() or b"{}")
-            self._states.forget(body.get("user_id"))
-        except (ValueError, AttributeError):
-            request.setResponseCode(400)
-            return b'{"errcode":"M_NOT_JSON"}'
-        return b"{}"
+            refusal = await self._event_refusal(event, state_events)
+        except Exception:  # noqa: BLE001 - fail closed
+            logger.exception("access rule on an event failed; refusing")
+            refusal = INTERNAL_ERROR
+        if refusal is not None:
+            raise self._error(refusal)
+        return True, None
 
+    async def _event_refusal(self, event: Any, state: Any) -> Refusal | None:
+        sender = event.sender
+        if not self._local(sender):
+            return REMOTE_USER
+        content = dict(event.content or {})
+        if event.type == "m.room.member" and event.is_state():
+            return await self._member_refusal(event, state, content)
+        if self._ghost(sender):
+            return GHOST_ACTION
+        privileged = self._privileged(sender)
+        if event.is_state():
+            refusal = events.state_refusal(event.type, event.state_key, content, bot=privileged)
+            if refusal is None and event.type == "m.room.power_levels" and not privileged:
+                refusal = self._power_levels_refusal(sender, content, state)
+            if refusal is not None or privileged:
+                return refusal
+            return await self._verdict(sender, lambda actor: rules.may_act_in_room(
+                actor, event.room_id, creating=_creating(sender, state)))
+        if not privileged:
+            refusal = await self._verdict(
+                sender, lambda actor: rules.may_act_in_room(actor, event.room_id))
+            if refusal is not None:
+                return refusal
+        refusal = events.message_refusal(event.type, content)
+        if refusal is None and event.type == "m.room.redaction":
+            refusal = await self._redaction_refusal(event, state)
+        return refusal
+
+    def _power_levels_refusal(self, sender: str, content: dict, state: Any) -> Refusal | None:
+        create = state.get(CREATE)
+        if create is not None and create.sender == self._config.bot_user_id:
+            return POWER_LOCKED
+        current = state.get(POWER_LEVELS)
+        creators = set()
+        if create is not None:
+            creators.add(create.sender)
+            additional = create.content.get("additional_creators")
+            if isinstance(additional, (list, tuple)):
+                creators.update(str(user) for user in additional)
+        return events.power_levels_refusal(
+            sender, content, dict(current.content) if current is not None else None,
+            creators=frozenset(creators))
+
+    async def _member_refusal(self, event: Any, state: Any, content: dict) -> Refusal | None:
+        sender, target = event.sender, event.state_key
+        membership = content.get("membership")
+        privileged, ghost = self._privileged(sender), self._ghost(sender)
+        profile = None
+        if membership == "join" and target == sender and not (privileged or ghost):
+            info = await self._api.get_profile_for_user(self._localpart(sender))
+            profile = (getattr(info, "display_name", None), getattr(info, "avatar_url", None))
+        refusal = events.membership_refusal(sender, target, content, ghost=ghost,
+                                            profile=profile)
+        if refusal is None and membership == "invite" and not self._local(target):
+            refusal = REMOTE_USER
+        if refusal is not None or ghost or privileged:
+            return refusal
+        if membership == "invite":
+            invitee = await self._other_state(target)
+            return await self._verdict(sender, lambda actor: rules.may_invite(
+                actor, target, invitee, self._parties))
+        if membership == "leave" and target == sender:
+            return None
+        if membership == "join":
+            before = state.get(("m.room.member", sender))
+            if before is not None and before.content.get("membership") == "join":
+                return None  # a profile update Synapse makes in every room
+        return await self._verdict(sender, lambda actor: rules.may_act_in_room(
+            actor, event.room_id, creating=_creating(sender, state)))
+
+    async def _redaction_refusal(self, event: Any, state: Any) -> Refusal | None:
+        redacts = getattr(event, "redacts", None) or event.content.get("redacts")
+        if any(current.event_id == redacts for current in state.values()):
+            return events.redaction_target_refusal("state", True)
+        target = await self._api._store.get_event(redacts, allow_none=True,
+                                                  allow_rejected=True)
+        if target is None:
+            return events.redaction_target_refusal(None, False)
+        return events.redaction_target_refusal(target.type, target.is_state())
+
+    def _localpart(self, user_id: str) -> str:
+        return user_id[1:].split(":", 1)[0]
+
+    # -- to-device -----------------------------------------------------------------------
+    async def to_device_verdicts(self, sender: str,
+                                 recipients: list[str]) -> dict[str, Refusal | None]:
+        """Which recipients `sender` may reach with to-device messages."""
+        try:
+            return await self._to_device_verdicts(sender, recipients)
+        except Exception:  # noqa: BLE001 - fail closed
+            logger.exception("to-device rule failed; refusing")
+            return {recipient: INTERNAL_ERROR for recipient in recipients}
+
+    async def _to_device_verdicts(self, sender: str,
+                                  recipients: list[str]) -> dict[str, Refusal | None]:
+        if self._ghost(sender):
+            return {recipient: GHOST_ACTION for recipient in recipients}
+        if self._privileged(sender):
+            return {recipient: None if self._local(recipient) else REMOTE_USER
+                    for recipient in recipients}
+        actor = await self.states.get(sender)
+        verdicts = await self._to_device_for(actor, sender, recipients)
+        if actor is not None and any(v is rules.NOT_VERIFIED for v in verdicts.values()):
+            fresh = await self.states.get(sender, fresh=True)  # a state may have just changed
+            if fresh is not None and fresh.verified:
+                verdicts = await self._to_device_for(fresh, sender, recipients)
+        return verdicts
+
+    async def _to_device_for(self, actor: UserState | None, sender: str,
+                             recipients: list[str]) -> dict[str, Refusal | None]:
+        verdicts: dict[str, Refusal | None] = {}
+        for recipient in recipients:
+            remote = not self._local(recipient)
+            other = None
+            if not (remote or recipient == sender or self._parties.is_bot(recipient)
+                    or actor is None or not actor.verified):
+                other = await self._other_state(recipient)
+            verdicts[recipient] = rules.may_send_to_device(sender, actor, recipient, other,
+                                                           self._parties, remote=remote)
+        return verdicts
+
+
+def _creating(sender: str, state: Any) -> bool:
+    """True for the events of a room its creator is creating: Synapse builds them before the
+    room has power levels (every room gets them at creation)."""
+    if POWER_LEVELS in state:
+        return False
+    create = state.get(CREATE)
+    return create is None or create.sender == sender

@@ -1,75 +1,41 @@
-"""Pure rule predicates: who may create rooms, invite, join and send — and why not.
+"""Pure rule predicates about people: who may create rooms, invite, join, act in a room and
+send to-device messages — and why not.
 
 Kept free of Synapse and HTTP so each rule is a small function tested directly. The module
 feeds them what the Confrère service says about the users involved (`UserState`); `None`
-means the service could not tell, and every rule then refuses (fail closed).
+means the service could not tell, and every rule then refuses (fail closed). The rules about
+what an event may contain live in `events.py`; the refusals themselves in `refusals.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-MEGOLM = "m.megolm.v1.aes-sha2"
+from bridge.synapse_module.events import MEGOLM, creation_request_refusal  # noqa: F401
+from bridge.synapse_module.refusals import (  # noqa: F401 - re-exported for callers
+    ALIASES_DISABLED,
+    FEDERATION_DISABLED,
+    GHOST_ACTION,
+    GUEST_ACCESS,
+    HISTORY_WORLD_READABLE,
+    INTERNAL_ERROR,
+    INVITEE_NOT_VERIFIED,
+    JOIN_RULE_NOT_INVITE,
+    KNOCK_REFUSED,
+    MEMBER_IN_INITIAL_STATE,
+    NOT_VERIFIED,
+    PUBLICATION_DISABLED,
+    RECIPIENT_NOT_VERIFIED,
+    REMOTE_USER,
+    SERVICE_UNREACHABLE,
+    THIRD_PARTY_INVITE,
+    UNENCRYPTED_MESSAGE,
+    UNENCRYPTED_ROOM,
+    UNKNOWN_GHOST,
+    Refusal,
+)
 
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why an action is refused, in French first and English, for the error JSON."""
-
-    code: str
-    fr: str
-    en: str
-
-    def error_fields(self) -> dict:
-        return {
-            "error": f"{self.fr} / {self.en}",
-            "fr.confrere.reason": {"code": self.code, "fr": self.fr, "en": self.en},
-        }
-
-
-SERVICE_UNREACHABLE = Refusal(
-    "service_unreachable",
-    "Le service de vérification Confrère est injoignable ; action refusée par sécurité. "
-    "Réessayez dans un instant.",
-    "The Confrère verification service is unreachable; the action is refused for safety. "
-    "Try again shortly.",
-)
-INTERNAL_ERROR = Refusal(
-    "internal_error",
-    "Une erreur interne a empêché de vérifier vos droits ; action refusée par sécurité.",
-    "An internal error prevented checking your rights; the action is refused for safety.",
-)
-NOT_VERIFIED = Refusal(
-    "not_verified",
-    "Votre identité n'est pas encore vérifiée : vous ne pouvez échanger qu'avec le robot "
-    "Confrère. Écrivez-lui !verifier pour faire la vérification.",
-    "Your identity is not verified yet: you may only talk to the Confrère bot. "
-    "Send it !verify to get verified.",
-)
-INVITEE_NOT_VERIFIED = Refusal(
-    "invitee_not_verified",
-    "Ce destinataire n'a pas (encore) d'identité vérifiée sur Confrère ; invitez-le depuis "
-    "l'annuaire pour qu'il rejoigne automatiquement une fois vérifié.",
-    "This person has no verified identity on Confrère (yet); invite them from the directory "
-    "so they join automatically once verified.",
-)
-UNKNOWN_GHOST = Refusal(
-    "unknown_ghost",
-    "Ce destinataire ne correspond à aucun praticien de l'annuaire.",
-    "This recipient matches no practitioner of the directory.",
-)
-UNENCRYPTED_ROOM = Refusal(
-    "unencrypted_room",
-    "Toutes les conversations Confrère sont chiffrées de bout en bout : une conversation non "
-    "chiffrée ne peut pas être créée.",
-    "Every Confrère conversation is end-to-end encrypted: an unencrypted room cannot be created.",
-)
-UNENCRYPTED_MESSAGE = Refusal(
-    "unencrypted_message",
-    "Les messages doivent être chiffrés de bout en bout ; utilisez un client Matrix compatible "
-    "(Element).",
-    "Messages must be end-to-end encrypted; use a client that supports it (Element).",
-)
+__all__ = ["MEGOLM", "Parties", "Refusal", "UserState"]
 
 
 @dataclass(frozen=True)
@@ -101,31 +67,26 @@ class Parties:
 
 
 def may_create_room(actor: UserState | None, request: dict, parties: Parties) -> Refusal | None:
-    """Verified: any encrypted room. Unverified: only a direct conversation with the bot."""
+    """Verified: any room whose request passes `events.creation_request_refusal`.
+    Unverified: only a direct conversation with the bot."""
     if actor is None:
         return SERVICE_UNREACHABLE
-    if (refusal := room_request_encryption(request)) is not None:
+    if (refusal := creation_request_refusal(request)) is not None:
         return refusal
     if actor.verified:
         return None
     invites = request.get("invite") or []
-    if request.get("invite_3pid") or list(invites) != [parties.bot_user_id]:
+    if list(invites) != [parties.bot_user_id]:
         return NOT_VERIFIED
     return None
 
 
-def room_request_encryption(request: dict) -> Refusal | None:
-    """A creation request asking for anything but Megolm encryption is refused."""
-    for state in request.get("initial_state") or []:
-        if isinstance(state, dict) and state.get("type") == "m.room.encryption":
-            if (state.get("content") or {}).get("algorithm") != MEGOLM:
-                return UNENCRYPTED_ROOM
-    return None
-
-
 def may_invite(inviter: UserState | None, invitee_id: str, invitee: UserState | None,
-               parties: Parties) -> Refusal | None:
-    """Verified may invite verified colleagues, ghosts and the bot; unverified only the bot."""
+               parties: Parties, *, remote: bool = False) -> Refusal | None:
+    """Verified may invite verified colleagues, ghosts and the bot; unverified only the bot;
+    nobody invites an account of another server."""
+    if remote:
+        return REMOTE_USER
     if inviter is None:
         return SERVICE_UNREACHABLE
     if parties.is_bot(invitee_id):
@@ -141,27 +102,36 @@ def may_invite(inviter: UserState | None, invitee_id: str, invitee: UserState | 
 
 def may_join(actor: UserState | None, room_id: str) -> Refusal | None:
     """Verified may join (Synapse still enforces invitations); unverified only onboarding."""
+    return may_act_in_room(actor, room_id)
+
+
+def may_act_in_room(actor: UserState | None, room_id: str, *,
+                    creating: bool = False) -> Refusal | None:
+    """Verified act in any room they are in; unverified (pending, refused, revoked) only in
+    their onboarding conversation, or in the room they are creating (the creation request
+    itself was checked by `may_create_room`)."""
     if actor is None:
         return SERVICE_UNREACHABLE
-    if actor.verified or room_id in actor.onboarding_rooms:
+    if actor.verified or room_id in actor.onboarding_rooms or creating:
         return None
     return NOT_VERIFIED
 
 
-def may_send(actor: UserState | None, room_id: str, event_type: str,
-             content: dict) -> Refusal | None:
-    """Verified may send anywhere they are; unverified only in onboarding; never plaintext."""
-    if actor is None:
-        return SERVICE_UNREACHABLE
-    if event_type == "m.room.message":
-        return UNENCRYPTED_MESSAGE
-    if event_type == "m.room.encryption" and content.get("algorithm") != MEGOLM:
-        return UNENCRYPTED_ROOM
-    if actor.verified or room_id in actor.onboarding_rooms:
+def may_send_to_device(sender_id: str, sender: UserState | None, recipient_id: str,
+                       recipient: UserState | None, parties: Parties, *,
+                       remote: bool = False) -> Refusal | None:
+    """To-device messages (key shares, verification requests…) reach the sender's own devices
+    and the bot from anyone; other practitioners' devices only from and to verified users."""
+    if recipient_id == sender_id:
         return None
-    return NOT_VERIFIED
-
-
-def decide(action: str, actor: UserState | None) -> Refusal | None:
-    """Coarse check used where no finer rule applies: unknown actor refused."""
-    return SERVICE_UNREACHABLE if actor is None else None
+    if parties.is_bot(recipient_id):
+        return None
+    if remote:
+        return REMOTE_USER
+    if sender is None:
+        return SERVICE_UNREACHABLE
+    if not sender.verified:
+        return NOT_VERIFIED
+    if recipient is None:
+        return SERVICE_UNREACHABLE
+    return None if recipient.verified else RECIPIENT_NOT_VERIFIED

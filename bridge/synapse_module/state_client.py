@@ -57,18 +57,18 @@ class UserStateClient:
         return state
 
     async def _fetch(self, user_id: str) -> dict:
+        """One request, bounded by `timeout_seconds`. Synapse's deferreds are awaited the way
+        its module docs require (`run_in_background` + `make_deferred_yieldable`), so the
+        request's log context is kept and Synapse does not log "leaked logcontext"."""
         url = f"{self._base}/_confrere/internal/v1/users/{urllib.parse.quote(user_id, safe='')}"
-        request = self._http.get_json(url, headers=self._headers)
-        if self._clock is None:
-            return await request
-        from twisted.internet import defer
-
+        if self._clock is None:  # unit tests: a plain coroutine
+            return await self._http.get_json(url, headers=self._headers)
+        from synapse.logging.context import make_deferred_yieldable, run_in_background
         from synapse.util.async_helpers import timeout_deferred
 
-        deferred = timeout_deferred(
-            deferred=defer.ensureDeferred(request), timeout=self._timeout, clock=self._clock
-        )
-        return await deferred
+        deferred = run_in_background(self._http.get_json, url, headers=self._headers)
+        deferred = timeout_deferred(deferred=deferred, timeout=self._timeout, clock=self._clock)
+        return await make_deferred_yieldable(deferred)
 
 
 def _parse(user_id: str, body: dict) -> UserState:
