@@ -285,14 +285,31 @@ def _creation_power_levels(content: dict) -> Refusal | None:
 # -- messages ------------------------------------------------------------------------------
 
 def message_refusal(event_type: str, content: dict) -> Refusal | None:
-    """Only Megolm ciphertext, and redactions without a reason in clear."""
+    """Only Megolm ciphertext, redactions without a reason in clear, and reactions exactly as
+    Element sends them (matrix-js-sdk never encrypts `m.reaction`: the server groups them)."""
     if event_type == "m.room.encrypted":
         return megolm_refusal(content)
+    if event_type == "m.reaction":
+        return reaction_refusal(content)
     if event_type == "m.room.redaction":
         if content.get("reason"):
             return CLEAR_REASON
         return None if set(content) <= {"redacts", "reason"} else NOT_MEGOLM_CIPHERTEXT
     return UNENCRYPTED_MESSAGE
+
+
+def reaction_refusal(content: dict) -> Refusal | None:
+    """A clear reaction holds an annotation and nothing else: the event it reacts to and a
+    short key (an emoji); any other field could carry text in clear."""
+    relation = content.get("m.relates_to")
+    if set(content) != {"m.relates_to"} or not isinstance(relation, dict):
+        return UNENCRYPTED_MESSAGE
+    if set(relation) != {"rel_type", "event_id", "key"} or relation["rel_type"] != "m.annotation":
+        return UNENCRYPTED_MESSAGE
+    key, target = relation["key"], relation["event_id"]
+    if not isinstance(key, str) or not key or len(key) > MAX_REACTION_KEY:
+        return UNENCRYPTED_MESSAGE
+    return None if isinstance(target, str) and target.startswith("$") else UNENCRYPTED_MESSAGE
 
 
 def megolm_refusal(content: dict) -> Refusal | None:

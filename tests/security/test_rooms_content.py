@@ -62,8 +62,10 @@ REFUSED_MESSAGES = [
     ("unencrypted_message", "m.room.message", {"msgtype": "m.text", "body": "PATIENT"}),
     ("unencrypted_message", "m.sticker", {"body": "PATIENT", "url": "mxc://localhost/s",
                                           "info": {}}),
-    ("unencrypted_message", "m.reaction", {"m.relates_to": {
+    ("unencrypted_message", "m.reaction", {"body": "PATIENT", "m.relates_to": {
         "rel_type": "m.annotation", "event_id": "$x", "key": "👍"}}),
+    ("unencrypted_message", "m.reaction", {"m.relates_to": {
+        "rel_type": "m.annotation", "event_id": "$x", "key": "PATIENT" * 6}}),
     ("unencrypted_message", "m.poll.start", {"m.poll": {"question": {"m.text": "PATIENT"}}}),
     ("unencrypted_message", "org.matrix.msc3381.poll.start", {
         "org.matrix.msc3381.poll.start": {"question": {"body": "PATIENT"}}}),
@@ -103,6 +105,17 @@ async def test_encrypted_messages_reactions_edits_replies_threads_pass(stack, re
             relation["m.in_reply_to"] = {"event_id": first["event_id"]}
     extra = {"m.relates_to": relation} if relation else {}
     status, body = await actor.send(room_id, "m.room.encrypted", megolm_content(**extra))
+    assert status == 200, body
+
+
+@rule("clear_reaction_shape")
+@pytest.mark.parametrize("state", ["verified"])
+async def test_a_reaction_as_element_sends_it_passes(stack, state):
+    """matrix-js-sdk sends reactions unencrypted; exactly that shape is accepted."""
+    actor, room_id = await home(stack, state)
+    _, first = await actor.send(room_id, "m.room.encrypted", megolm_content())
+    status, body = await actor.send(room_id, "m.reaction", {"m.relates_to": {
+        "rel_type": "m.annotation", "event_id": first["event_id"], "key": "👍"}})
     assert status == 200, body
 
 
