@@ -31,12 +31,11 @@ from nio import (
     SyncResponse,
     UploadResponse,
 )
-from nio.exceptions import OlmUnverifiedDeviceError
 
 from bridge.commands import CommandRouter
 from bridge.matrix import trust_command
 from bridge.matrix.cross_signing import CrossSigningKeys, ensure_cross_signed
-from bridge.matrix.device_trust import DeviceTrust, MasterKeyPins
+from bridge.matrix.device_trust import DeviceTrust, MasterKeyPins, TrustedSendClient
 from bridge.matrix.undecryptable import UndecryptableNotices
 
 log = logging.getLogger(__name__)
@@ -111,7 +110,7 @@ class Bot:
             if session is None:
                 session = await self._login_once(http)
                 session_file.save(session)
-            self.client = AsyncClient(
+            self.client = TrustedSendClient(
                 self.homeserver_url, session["user_id"], device_id=session["device_id"],
                 store_path=str(store),
                 config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True),
@@ -125,8 +124,9 @@ class Bot:
                 device_token=session["access_token"], as_token=self.as_token,
                 keys=CrossSigningKeys.load_or_create(self.data_dir / "cross_signing.json"),
             )
-        self.trust = DeviceTrust(self.client, MasterKeyPins(self.data_dir / "trusted_master_keys.json"),
-                                 on_master_changed=self._report_master_change)
+        self.trust = self.client.trust = DeviceTrust(
+            self.client, MasterKeyPins(self.data_dir / "trusted_master_keys.json"),
+            on_master_changed=self._report_master_change)
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
         self.client.add_event_callback(self._on_text, RoomMessageText)
         self.client.add_event_callback(self._on_undecryptable, MegolmEvent)
@@ -158,18 +158,9 @@ class Bot:
         await self._send_message(room_id, content)
 
     async def _send_message(self, room_id: str, content: dict[str, Any]) -> None:
-        """Every message of the bot goes here: the trust decision (`device_trust.py`) is
-        applied to the room's devices first, and nio refuses any device still undecided."""
-        assert self.client is not None and self.trust is not None
-        await self.trust.prepare(room_id)
-        try:
-            await self.client.room_send(room_id, "m.room.message", content,
-                                        ignore_unverified_devices=False)
-        except OlmUnverifiedDeviceError:
-            # a device appeared between the decision and the send: decide again, once
-            await self.trust.prepare(room_id, force=True)
-            await self.client.room_send(room_id, "m.room.message", content,
-                                        ignore_unverified_devices=False)
+        """Room keys go only to the devices `device_trust.py` trusts (`TrustedSendClient`)."""
+        assert self.client is not None
+        await self.client.room_send(room_id, "m.room.message", content)
 
     async def send_encrypted_image(self, room_id: str, data: bytes, mimetype: str,
                                    body: str) -> None:

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import aiohttp
+from nio import AsyncClient
+from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
 from signedjson.key import decode_verify_key_bytes
 from signedjson.sign import SignatureVerifyException, verify_signed_json
 from unpaddedbase64 import decode_base64
@@ -191,7 +193,10 @@ class DeviceTrust:
         if not room.members_synced:
             await client.joined_members(room_id)
         if client.should_query_keys:
-            await client.keys_query()
+            try:
+                await client.keys_query()
+            except LocalProtocolError:  # the sync loop's query got there first
+                pass
         users = list(room.users)
         stale = [u for u in users if force or self._stale(u)]
         if stale:
@@ -236,3 +241,25 @@ class DeviceTrust:
         self._owners[user_id] = owner
         self._reported.discard(user_id)
         return owner.master
+
+
+class TrustedSendClient(AsyncClient):
+    """The bot's nio client: every `room_send`, whoever calls it (the bot, a handler sending
+    directly), applies the trust decision first and never lets nio share a room key with an
+    undecided device (`ignore_unverified_devices` is forced off)."""
+
+    trust: DeviceTrust | None = None
+
+    async def room_send(self, room_id: str, message_type: str, content: dict[Any, Any],
+                        tx_id: str | None = None, ignore_unverified_devices: bool = False):
+        if self.trust is None:
+            raise RuntimeError("the bot's device trust is not set up")
+        await self.trust.prepare(room_id)
+        try:
+            return await super().room_send(room_id, message_type, content, tx_id,
+                                           ignore_unverified_devices=False)
+        except OlmUnverifiedDeviceError:
+            # a device appeared between the decision and the send: decide again, once
+            await self.trust.prepare(room_id, force=True)
+            return await super().room_send(room_id, message_type, content, tx_id,
+                                           ignore_unverified_devices=False)
