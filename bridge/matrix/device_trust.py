@@ -158,11 +158,17 @@ class DeviceTrust:
                 if response.status != 200:
                     raise RuntimeError(f"keys/query failed: {response.status}")
                 answer = await response.json()
-        return {user_id: owner_keys(user_id, answer) for user_id in user_ids}
+        listed = answer.get("device_keys") or {}
+        # a user the server could not answer for is unknown, not "without cross-signing"
+        return {user_id: owner_keys(user_id, answer) if user_id in listed
+                else OwnerKeys(master="unknown") for user_id in user_ids}
 
     async def _refresh(self, user_ids: list[str]) -> None:
         for user_id, owner in (await self.query(user_ids)).items():
             self._owners[user_id] = owner
+            if owner.master == "unknown":
+                owner.fetched_at = 0.0  # refused for now, asked again at the next send
+                continue
             pinned = self.pins.get(user_id)
             if pinned is None and owner.master and owner.master != "invalid":
                 self.pins.pin(user_id, owner.master, "first use")

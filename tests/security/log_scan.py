@@ -32,10 +32,12 @@ def log_files(root: Path) -> list[Path]:
 
 
 def _pattern(value: str) -> re.Pattern[str]:
-    """Numeric codes only count as whole numbers (a 6-digit code is also a substring of many
-    unrelated numbers); every other canary counts anywhere."""
+    """Numeric codes only count as a whole word (a 6-digit code is also a piece of many
+    unrelated numbers and of hexadecimal ids); every other canary counts anywhere."""
     escaped = re.escape(value)
-    return re.compile(rf"(?<![\d.,:]){escaped}(?![\d])" if value.isdigit() else escaped)
+    if value.isdigit():
+        return re.compile(rf"(?<![0-9A-Za-z.,:_-]){escaped}(?![0-9A-Za-z-])")
+    return re.compile(escaped)
 
 
 def scan(root: Path, canaries: dict[str, str]) -> list[Hit]:
