@@ -149,3 +149,33 @@ async def test_encrypted_message_failing_nio_schema_leaves_no_trace_in_the_stack
     assert any(p.name == "synapse.log" for p in files)
     for path in files:
         assert patient not in path.read_text(encoding="utf-8", errors="replace"), path.name
+
+
+@pytest.mark.e2e
+@pytest.mark.rule("logs.any-level")
+async def test_a_whole_stack_at_debug_level_logs_no_secret_nor_content(tmp_path):
+    """An operator troubleshooting with `logging.level: DEBUG` (Synapse and the service) must
+    not turn the logs into a copy of the conversations, passwords and tokens."""
+    from tests.e2e.harness import Stack, stack_environment
+
+    root_level = logging.getLogger().level
+    stack = await Stack.start(tmp_path / "debug-stack",
+                              stack_environment({"CONFRERE_LOGGING__LEVEL": "DEBUG"}))
+    patient = canary("patient")
+    try:
+        alice = await stack.client("alice")
+        room_id = await alice.open_dm(stack.bot_id)
+        assert (await alice.ask(room_id, stack.bot_id, f"!aide {patient}")).decrypted
+        await alice.client.room_send(room_id, "m.room.message",
+                                     {"msgtype": "m.text", "body": {"nom": patient}},
+                                     ignore_unverified_devices=True)
+        assert (await alice.ask(room_id, stack.bot_id, "!aide")).decrypted
+        token = alice.client.access_token
+    finally:
+        await stack.stop()
+        logging.getLogger().setLevel(root_level)
+    synapse_log = stack.settings.logs_dir / "synapse.log"
+    assert " - DEBUG - " in synapse_log.read_text(encoding="utf-8"), "Synapse did log at DEBUG"
+    for path in log_files(stack.settings.logs_dir):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert patient not in text and token not in text, path.name
