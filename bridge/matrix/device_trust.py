@@ -95,7 +95,8 @@ def owner_keys(user_id: str, query: dict[str, Any]) -> OwnerKeys:
         own = f"ed25519:{device_id}"
         public = (device.get("keys") or {}).get(own)
         if (device.get("user_id") == user_id and device.get("device_id") == device_id and public
-                and _signed_by(device, user_id, (own, public)) and _signed_by(device, user_id, ssk)):
+                and _signed_by(device, user_id, (own, public))
+                and _signed_by(device, user_id, ssk)):
             owner.signed[device_id] = public
     return owner
 

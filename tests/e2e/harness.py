@@ -69,6 +69,7 @@ class Stack:
         await service.start_http()
         await synapse.start()
         await service.start_matrix()
+        plant(service.bot.client.access_token, "bot access token")
         # the national directory sample, as `confrere directory import` would load it
         await service.directory.import_extract(SAMPLE_EXTRACT, progress=False)
         return cls(data_dir, settings, synapse, service, log_handler=log_handler)

@@ -41,7 +41,7 @@ def _pattern(value: str) -> re.Pattern[str]:
 
 
 def scan(root: Path, canaries: dict[str, str]) -> list[Hit]:
-    """(file, kind) of every canary found in a log file under `root`; `canaries` maps value → kind."""
+    """Every canary found in a log file under `root`; `canaries` maps value → kind."""
     if not canaries:
         return []
     patterns = {value: _pattern(value) for value in canaries}

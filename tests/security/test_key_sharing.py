@@ -51,6 +51,7 @@ async def _bot_message_without_key(client: TestClient, seen, room_id: str, bot: 
 @pytest.mark.rule("keys.cross-signed-only")
 async def test_only_the_cross_signed_device_gets_the_bots_room_keys(stack, tmp_path):
     user_id, password = await stack.register("xsign")
+    await stack.add_account(user_id, state="verified")
     signed = await _second_device(stack, user_id, password, "signed")
     keys = await publish_identity(signed, password, tmp_path / "keys1.json")
     await sign_device(signed, keys, signed.client.device_id)
@@ -70,6 +71,7 @@ async def test_only_the_cross_signed_device_gets_the_bots_room_keys(stack, tmp_p
 async def test_a_changed_master_key_stops_key_sharing_until_an_administrator_retrusts(
         stack, tmp_path):
     user_id, password = await stack.register("rekey")
+    await stack.add_account(user_id, state="verified")
     device = await _second_device(stack, user_id, password, "phone")
     first = await publish_identity(device, password, tmp_path / "keys1.json")
     await sign_device(device, first, device.client.device_id)
@@ -111,7 +113,7 @@ async def test_a_changed_master_key_stops_key_sharing_until_an_administrator_ret
 
 @pytest.mark.rule("keys.master-key-pinned")
 async def test_only_administrators_in_their_room_may_retrust(stack):
-    someone = await stack.client("mallory")
+    someone = await stack.practitioner("mallory", verified=True)
     room_id = await someone.open_dm(stack.bot_id)
     answer = await someone.ask(room_id, stack.bot_id, f"!confiance {someone.user_id}")
     assert "réservée aux administrateurs" in answer.body
@@ -120,7 +122,7 @@ async def test_only_administrators_in_their_room_may_retrust(stack):
 @pytest.mark.rule("keys.legacy-owner")
 async def test_devices_of_owners_without_cross_signing_still_get_keys(stack):
     """The documented decision: no cross-signing at all → keys shared (nio, old clients)."""
-    legacy = await stack.client("legacy")
+    legacy = await stack.practitioner("legacy", verified=True)
     room_id = await legacy.open_dm(stack.bot_id)
     assert (await legacy.ask(room_id, stack.bot_id, "!aide")).decrypted
     assert stack.service.bot.trust.pins.get(legacy.user_id) is None
@@ -130,7 +132,7 @@ async def test_devices_of_owners_without_cross_signing_still_get_keys(stack):
 def test_decision_table():
     signed = OwnerKeys(master="M", signed={"D1": "ed1"}, devices={"D1", "D2"})
     assert decide("D1", "ed1", signed, "M") == SHARE_CROSS_SIGNED
-    assert decide("D1", "other-key", signed, "M") == REFUSE, "device keys must match the signed ones"
+    assert decide("D1", "other-key", signed, "M") == REFUSE, "keys must match the signed ones"
     assert decide("D2", "ed2", signed, "M") == REFUSE
     assert decide("D1", "ed1", signed, "OLD") == REFUSE, "master key changed"
     assert decide("D1", "ed1", OwnerKeys(), None) == SHARE_LEGACY

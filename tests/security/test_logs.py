@@ -130,9 +130,11 @@ async def test_encrypted_message_failing_nio_schema_leaves_no_trace_in_the_stack
     """The original hole: a real client sends the bot an encrypted message whose decrypted
     content fails nio's schema (`body` is a list); its text used to land in confrere.log."""
     patient = canary("patient")
-    alice = await stack.client("alice")
+    # (verified: an unverified account's first message can race the module's cache)
+    alice = await stack.practitioner("alice", verified=True)
     room_id = await alice.open_dm(stack.bot_id)
-    await alice.ask(room_id, stack.bot_id, "!aide")  # the bot holds the room key from now on
+    # a well-formed message naming a patient first: the bot holds the room key from now on
+    await alice.ask(room_id, stack.bot_id, f"Mme {canary('patient')} à revoir, !aide")
     sent = await alice.client.room_send(
         room_id, "m.room.message",
         {"msgtype": "m.text", "body": [f"Patiente {patient}, 3 rue des Lilas"]},

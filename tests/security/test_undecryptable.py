@@ -39,7 +39,7 @@ def _notices(client, room_id: str, bot: str) -> int:
 @pytest.mark.e2e
 @pytest.mark.rule("bot.undecryptable-once-per-session")
 async def test_one_notice_per_sender_and_session(stack):
-    alice = await stack.client("alice")
+    alice = await stack.practitioner("alice", verified=True)
     room_id = await alice.open_dm(stack.bot_id)
     lost = OutboundGroupSession()
     lost.mark_as_shared()  # (it is not: that is the point)
