@@ -7,13 +7,26 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import pytest
 from nio import MegolmEvent
 from nio.exceptions import EncryptionError
 
-from bridge.matrix.device_trust import REFUSE, SHARE_CROSS_SIGNED, SHARE_LEGACY, OwnerKeys, decide
+from signedjson.key import encode_verify_key_base64, generate_signing_key, get_verify_key
+from signedjson.sign import sign_json
+
+from bridge.matrix.cross_signing import CrossSigningKeys
+from bridge.matrix.device_trust import (
+    REFUSE,
+    SHARE_CROSS_SIGNED,
+    SHARE_LEGACY,
+    OwnerKeys,
+    decide,
+    owner_keys,
+)
 from tests.e2e.matrix_client import TestClient
 from tests.e2e.test_verification import admin_client
+from tests.security.canaries import plant
 from tests.security.cross_signed_client import publish_identity, sign_device
 
 pytestmark = pytest.mark.e2e
@@ -137,3 +150,83 @@ def test_decision_table():
     assert decide("D1", "ed1", signed, "OLD") == REFUSE, "master key changed"
     assert decide("D1", "ed1", OwnerKeys(), None) == SHARE_LEGACY
     assert decide("D1", "ed1", OwnerKeys(), "M") == REFUSE, "cross-signing removed after pinning"
+
+
+def _query_for(user_id: str, keys: CrossSigningKeys, devices: dict[str, dict]) -> dict:
+    body = keys.upload_body(user_id)
+    return {"device_keys": {user_id: devices},
+            "master_keys": {user_id: body["master_key"]},
+            "self_signing_keys": {user_id: body["self_signing_key"]}}
+
+
+def _device(user_id: str, device_id: str) -> tuple[dict, object]:
+    """A device-keys object self-signed by its own ed25519 key, as a client uploads it."""
+    key = generate_signing_key(device_id)
+    public = encode_verify_key_base64(get_verify_key(key))
+    obj = {"user_id": user_id, "device_id": device_id,
+           "algorithms": ["m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"],
+           "keys": {f"ed25519:{device_id}": public, f"curve25519:{device_id}": "x"}}
+    return sign_json(obj, user_id, key), public
+
+
+@pytest.mark.rule("keys.cross-signed-only")
+def test_signature_chain_is_checked_link_by_link(tmp_path):
+    user = "@u:x"
+    keys = CrossSigningKeys.load_or_create(tmp_path / "k.json")
+    other = CrossSigningKeys.load_or_create(tmp_path / "other.json")
+    good, good_pub = _device(user, "GOOD")
+    good = sign_json(good, user, keys.signing_key("self_signing"))
+    unsigned, _ = _device(user, "UNSIGNED")
+    foreign, _ = _device(user, "FOREIGN")  # signed by someone else's self-signing key
+    foreign = sign_json(foreign, user, other.signing_key("self_signing"))
+    tampered, _ = _device(user, "TAMPERED")
+    tampered = sign_json(tampered, user, keys.signing_key("self_signing"))
+    tampered["keys"]["curve25519:TAMPERED"] = "swapped"  # signed, then changed
+    owner = owner_keys(user, _query_for(user, keys, {
+        "GOOD": good, "UNSIGNED": unsigned, "FOREIGN": foreign, "TAMPERED": tampered}))
+    assert owner.master == keys.public("master")
+    assert owner.signed == {"GOOD": good_pub}
+    assert owner.devices == {"GOOD", "UNSIGNED", "FOREIGN", "TAMPERED"}
+
+    # a self-signing key not signed by the master key vouches for nothing
+    query = _query_for(user, keys, {"GOOD": good})
+    query["self_signing_keys"][user] = other.upload_body(user)["self_signing_key"]
+    assert owner_keys(user, query).signed == {}
+    # a master key object claimed for another user is not this user's identity
+    query = _query_for(user, keys, {"GOOD": good})
+    query["master_keys"][user]["user_id"] = "@mallory:x"
+    assert owner_keys(user, query).master == "invalid"
+
+
+@pytest.mark.rule("keys.cross-signed-only")
+async def test_a_device_added_to_the_bots_own_account_gets_no_room_key(stack):
+    """A stolen appservice token can log a new device in as the bot: the bot cross-signed
+    only its own device, so the intruder's device must never receive a room key."""
+    url, bot_id = stack.settings.synapse.url, stack.bot_id
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"{url}/_matrix/client/v3/login",
+            headers={"Authorization": f"Bearer {stack.settings.secrets.as_token}"},
+            json={"type": "m.login.application_service",
+                  "identifier": {"type": "m.id.user", "user": bot_id[1:].split(":")[0]}},
+        ) as response:
+            login = await response.json()
+    rogue = TestClient(url, bot_id, stack.data_dir / "clients" / "rogue-bot-device")
+    rogue.client.restore_login(login["user_id"], login["device_id"],
+                               plant(login["access_token"], "access token"))
+    stack.clients.append(rogue)
+    try:
+        await rogue.client.sync(timeout=0, full_state=True)
+        await rogue.client.keys_upload()
+        seen = _undecryptable_events(rogue)
+        rogue._task = asyncio.create_task(rogue._sync_loop())
+        bot = stack.service.bot.client
+        await rogue.wait_for(lambda: login["device_id"] in {
+            d.id for d in bot.device_store.active_user_devices(bot_id)}, 30,
+            "the bot never learnt of the new device")
+        alice = await stack.practitioner("alice", verified=True)
+        room_id = await alice.open_dm(bot_id)
+        assert (await alice.ask(room_id, bot_id, "!aide")).decrypted
+        await _bot_message_without_key(rogue, seen, room_id, bot_id)
+    finally:
+        await rogue.client.logout()
