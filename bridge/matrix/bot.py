@@ -279,9 +279,12 @@ class Bot:
     async def _report_master_change(self, user_id: str) -> None:
         """Tell the administrators (in the background: we are in the middle of a send)."""
         async def report() -> None:
-            room_id = await trust_command.admin_room(self.router.services)
-            if room_id:
-                await self.send_text(room_id, trust_command.changed_notice(user_id))
+            try:
+                room_id = await trust_command.admin_room(self.router.services)
+                if room_id:
+                    await self.send_text(room_id, trust_command.changed_notice(user_id))
+            except Exception:  # noqa: BLE001 - the warning is in the log already
+                log.exception("could not tell the administrators about %s's new key", user_id)
         task = asyncio.create_task(report(), name="report-master-key-change")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
