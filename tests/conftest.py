@@ -91,3 +91,30 @@ async def stack(request, tmp_path_factory):
         await running.stop()
         for name in created:
             await drop_pg_database(name)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    """The log scan (tests/security/log_scan.py): any planted canary found in any log file of
+    this session fails the session. It runs here, after every fixture (so every stack, Synapse
+    included) has stopped and flushed its logs, which a last test could not guarantee."""
+    from tests.security.canaries import kind_of, planted
+    from tests.security.log_scan import scan
+
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    basetemp = getattr(factory, "_basetemp", None)
+    if basetemp is None or not planted():
+        return
+    hits = scan(basetemp, {value: kind_of(value) for value in planted()})
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+
+    def say(line: str, **markup) -> None:
+        reporter.write_line(line, **markup) if reporter else print(line)
+    files = len({hit.path for hit in hits})
+    if not hits:
+        say(f"log scan: {len(planted())} canaries, none in the logs under {basetemp}")
+        return
+    say(f"LOG SCAN FAILED: {len(hits)} canary hit(s) in {files} log file(s):", red=True, bold=True)
+    for hit in hits:
+        say(f"  {hit.path.relative_to(basetemp)}: a planted {hit.kind} ({hit.hint})", red=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -28,11 +28,15 @@ from nio import (
     RoomMessageImage,
     RoomMessageText,
     RoomPreset,
+    SyncResponse,
     UploadResponse,
 )
 
 from bridge.commands import CommandRouter
+from bridge.matrix import trust_command
 from bridge.matrix.cross_signing import CrossSigningKeys, ensure_cross_signed
+from bridge.matrix.device_trust import DeviceTrust, MasterKeyPins, TrustedSendClient
+from bridge.matrix.undecryptable import UndecryptableNotices
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +86,10 @@ class Bot:
         self.ready = asyncio.Event()
         self._sync_task: asyncio.Task | None = None
         self._seen: dict[str, None] = {}
+        self.trust: DeviceTrust | None = None
+        self.undecryptable = UndecryptableNotices()
+        self._background: set[asyncio.Task] = set()
+        trust_command.register(router, self)
         # Told about each direct conversation the bot accepts (onboarding rooms).
         self.on_direct_conversation: Callable[[str, str], Awaitable[None]] | None = None
         # Told about each image or file sent to the bot (identity documents).
@@ -102,7 +110,7 @@ class Bot:
             if session is None:
                 session = await self._login_once(http)
                 session_file.save(session)
-            self.client = AsyncClient(
+            self.client = TrustedSendClient(
                 self.homeserver_url, session["user_id"], device_id=session["device_id"],
                 store_path=str(store),
                 config=AsyncClientConfig(encryption_enabled=True, store_sync_tokens=True),
@@ -116,6 +124,9 @@ class Bot:
                 device_token=session["access_token"], as_token=self.as_token,
                 keys=CrossSigningKeys.load_or_create(self.data_dir / "cross_signing.json"),
             )
+        self.trust = self.client.trust = DeviceTrust(
+            self.client, MasterKeyPins(self.data_dir / "trusted_master_keys.json"),
+            on_master_changed=self._report_master_change)
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
         self.client.add_event_callback(self._on_text, RoomMessageText)
         self.client.add_event_callback(self._on_undecryptable, MegolmEvent)
@@ -140,13 +151,16 @@ class Bot:
 
     async def send_text(self, room_id: str, text: str, html: str | None = None,
                         msgtype: str = "m.notice") -> None:
-        """Send in a room, encrypted when the room is; the bot trusts members' devices."""
-        assert self.client is not None
+        """Send in a room, encrypted when the room is (room keys only to trusted devices)."""
         content: dict[str, Any] = {"msgtype": msgtype, "body": text}
         if html:
             content.update(format="org.matrix.custom.html", formatted_body=html)
-        await self.client.room_send(room_id, "m.room.message", content,
-                                    ignore_unverified_devices=True)
+        await self._send_message(room_id, content)
+
+    async def _send_message(self, room_id: str, content: dict[str, Any]) -> None:
+        """Room keys go only to the devices `device_trust.py` trusts (`TrustedSendClient`)."""
+        assert self.client is not None
+        await self.client.room_send(room_id, "m.room.message", content)
 
     async def send_encrypted_image(self, room_id: str, data: bytes, mimetype: str,
                                    body: str) -> None:
@@ -157,11 +171,11 @@ class Bot:
             filesize=len(data))
         if not isinstance(response, UploadResponse):
             raise RuntimeError(f"upload failed: {getattr(response, 'status_code', '')}")
-        await self.client.room_send(room_id, "m.room.message", {
+        await self._send_message(room_id, {
             "msgtype": "m.image", "body": body,
             "info": {"mimetype": mimetype, "size": len(data)},
             "file": {"url": response.content_uri, **keys},
-        }, ignore_unverified_devices=True)
+        })
 
     async def create_room(self, name: str, invite: list[str]) -> str:
         """An encrypted private room (e.g. the administrators' room); returns its id."""
@@ -229,8 +243,9 @@ class Bot:
         while True:
             try:
                 response = await self.client.sync(timeout=30000, full_state=first)
-                if hasattr(response, "next_batch"):
+                if isinstance(response, SyncResponse):
                     first = False
+                    self._on_sync(response)
                     await self._after_sync()
                     self.ready.set()
                 else:
@@ -250,7 +265,10 @@ class Bot:
             await client.keys_upload()
         if client.should_query_keys:
             response = await client.keys_query()
-            self._rotate_room_keys_for(getattr(response, "changed", None) or {})
+            changed = getattr(response, "changed", None) or {}
+            if self.trust is not None:
+                self.trust.forget(changed)
+            self._rotate_room_keys_for(changed)
         if client.should_claim_keys:
             await client.keys_claim(client.get_users_for_key_claiming())
         await client.send_to_device_messages()
@@ -266,6 +284,24 @@ class Bot:
         for room in self.client.rooms.values():
             if room.encrypted and any(user_id in room.users for user_id in changed):
                 self.client.invalidate_outbound_session(room.room_id)
+
+    def _on_sync(self, response: SyncResponse) -> None:
+        """Users whose devices or cross-signing keys changed: decide again before sharing."""
+        if self.trust is not None:
+            self.trust.forget(response.device_list.changed or [])
+
+    async def _report_master_change(self, user_id: str) -> None:
+        """Tell the administrators (in the background: we are in the middle of a send)."""
+        async def report() -> None:
+            try:
+                room_id = await trust_command.admin_room(self.router.services)
+                if room_id:
+                    await self.send_text(room_id, trust_command.changed_notice(user_id))
+            except Exception:  # noqa: BLE001 - the warning is in the log already
+                log.exception("could not tell the administrators about %s's new key", user_id)
+        task = asyncio.create_task(report(), name="report-master-key-change")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         assert self.client is not None
@@ -312,9 +348,11 @@ class Bot:
         assert self.client is not None
         if event.sender == self.user_id or not self._first_time(event.event_id):
             return
-        log.warning("could not decrypt an event in %s (session %s)", room.room_id, event.session_id)
+        log.info("could not decrypt an event in %s (session %s)", room.room_id, event.session_id)
         try:
             await self.client.request_room_key(event)
-        except Exception:  # noqa: BLE001 - a key request is best effort
+        except Exception:  # noqa: BLE001 - a key request is best effort (one per session)
             pass
-        await self.send_text(room.room_id, UNDECRYPTABLE_FR)
+        if self.undecryptable.should_notify(room.room_id, event.sender, event.session_id,
+                                            direct=room.member_count <= 2):
+            await self.send_text(room.room_id, UNDECRYPTABLE_FR)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import uuid
 from dataclasses import dataclass, field
@@ -15,10 +16,12 @@ import aiohttp
 from bridge.accounts.models import Account
 from bridge.config import Settings, load_settings, write_default_config
 from bridge.homeserver import render_synapse_config
+from bridge.logs import attach_service_log
 from bridge.matrix.synapse_admin import register_with_shared_secret
 from bridge.service import ConfrereService
 from bridge.supervisor import SynapseProcess
 from tests.e2e.matrix_client import TestClient
+from tests.security.canaries import plant
 
 
 SAMPLE_EXTRACT = Path(__file__).resolve().parents[1] / "data" / "ps_libreacces_sample.txt"
@@ -51,20 +54,25 @@ class Stack:
     synapse: SynapseProcess
     service: ConfrereService
     clients: list[TestClient] = field(default_factory=list)
+    log_handler: logging.Handler | None = None  # the service's logs/confrere.log
 
     @classmethod
     async def start(cls, data_dir: Path, env: dict[str, str]) -> "Stack":
         write_default_config(data_dir)
         settings = load_settings(data_dir, env)
+        for name, value in vars(settings.secrets).items():
+            plant(value, f"secret {name}")
+        log_handler = attach_service_log(settings.logs_dir, settings.logging.level)
         synapse = SynapseProcess(render_synapse_config(settings), settings.synapse.url,
                                  settings.logs_dir / "synapse.stdout.log")
         service = ConfrereService(settings)
         await service.start_http()
         await synapse.start()
         await service.start_matrix()
+        plant(service.bot.client.access_token, "bot access token")
         # the national directory sample, as `confrere directory import` would load it
         await service.directory.import_extract(SAMPLE_EXTRACT, progress=False)
-        return cls(data_dir, settings, synapse, service)
+        return cls(data_dir, settings, synapse, service, log_handler=log_handler)
 
     async def restart_service(self) -> None:
         """Stop the service (bot included) and start a fresh one on the same data."""
@@ -78,6 +86,9 @@ class Stack:
             await client.close()
         await self.service.stop()
         await self.synapse.stop()
+        if self.log_handler is not None:
+            logging.getLogger().removeHandler(self.log_handler)
+            self.log_handler.close()
 
     @property
     def bot_id(self) -> str:
@@ -86,7 +97,7 @@ class Stack:
     async def register(self, prefix: str = "user") -> tuple[str, str]:
         """A new Matrix account (user id, password) through shared-secret registration."""
         username = f"{prefix}{uuid.uuid4().hex[:8]}"
-        password = uuid.uuid4().hex
+        password = plant(uuid.uuid4().hex, "password")
         async with aiohttp.ClientSession() as http:
             answer = await register_with_shared_secret(
                 http, self.settings.synapse.url, self.settings.secrets.registration_shared_secret,

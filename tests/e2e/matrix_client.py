@@ -20,6 +20,8 @@ from nio import (
     RoomMessageFormatted,
 )
 
+from tests.security.canaries import plant
+
 
 class TestClient:
     __test__ = False  # a helper, not a test class
@@ -39,6 +41,8 @@ class TestClient:
     async def login(self, password: str) -> None:
         response = await self.client.login(password, device_name="test client")
         assert isinstance(response, LoginResponse), response
+        plant(password, "password")
+        plant(response.access_token, "access token")
         await self.client.sync(timeout=0, full_state=True)
         if self.client.should_upload_keys:
             await self.client.keys_upload()

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from tests.security.canaries import plant
+
 _ips = itertools.count(1)
 CODE = re.compile(r"^\s*(\d{6})\s*$", re.MULTILINE)
-STRONG_PASSWORD = "Tisane-Verveine-2026"
+STRONG_PASSWORD = plant("Tisane-Verveine-2026", "password")
 
 
 def unique_email(prefix: str = "camille") -> str:
@@ -30,7 +32,7 @@ def valid_form(**overrides: str) -> dict[str, str]:
 def code_in(text: str) -> str:
     match = CODE.search(text)
     assert match, "no code in the mail"
-    return match.group(1)
+    return plant(match.group(1), "one-time code")
 
 
 @dataclass
