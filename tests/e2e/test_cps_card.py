@@ -59,10 +59,11 @@ async def run_card(argv: list[str], identity) -> tuple[int, str]:
 
 
 async def test_a_cps_card_verifies_then_colleagues_can_talk(stack, trusted):
+    await stack.free_national_id("810001045367")
     camille = await stack.practitioner(
         "camille", verified=False, first_name="Camille", last_name="Bernard", declared="10001045367"
     )
-    dm = await camille.open_dm(stack.bot_id)
+    dm = await stack.onboarding_dm(camille)
     colleague = await stack.practitioner("colleague", verified=True)
     argv = await command_from_bot(stack, camille, dm)
     assert argv[argv.index("--service") + 1] == stack.settings.service.url
@@ -84,10 +85,11 @@ async def test_a_cps_card_verifies_then_colleagues_can_talk(stack, trusted):
 
 
 async def test_a_card_of_someone_else_is_refused_with_the_manual_path(stack, trusted):
+    await stack.free_national_id("810001045367")
     camille = await stack.practitioner(
         "camille", verified=False, first_name="Camille", last_name="Bernard", declared="10001045367"
     )
-    dm = await camille.open_dm(stack.bot_id)
+    dm = await stack.onboarding_dm(camille)
     argv = await command_from_bot(stack, camille, dm)
     mark = len(camille.messages)
     status, output = await run_card(argv, pki.card("810002813839", "DONNAT-GADY", "ISABELLE"))
