@@ -105,10 +105,10 @@ async def create_account(services: Any, profile: NewAccount, password: str) -> A
             .where(Account.national_id == profile.national_id))
     if taken:
         raise EmailAlreadyRegistered()
-    if linked:
-        raise IdentityAlreadyLinked()
     if profile.proof_id and await proofs.usable(database, profile.proof_id) is None:
         raise ProofAlreadyUsed()
+    if linked:
+        raise IdentityAlreadyLinked()
     user_id = await _register(services, profile, password)
     account = Account(
         user_id=user_id, first_name=profile.first_name, last_name=profile.last_name,
