@@ -167,8 +167,10 @@ class Enrolment:
             privacy_accepted_at=as_utc(request.privacy_accepted_at),
             declared_identifier=request.declared_identifier,
             declared_identifier_type=request.declared_identifier_type,
-            verification_state="verified" if request.proven_national_id else "unverified",
-            national_id=request.proven_national_id, proof_id=request.proof_id,
+            # verified only with a single-use proof to spend (signups begun before 0011: none)
+            verification_state="verified" if request.proof_id else "unverified",
+            national_id=request.proven_national_id if request.proof_id else None,
+            proof_id=request.proof_id,
         )
 
     async def _mail(self, session, request: SignupRequest, existing: Account | None) -> None:

@@ -201,7 +201,7 @@ class SignupPages:
             return await self._code(request, pending, {"_form": exc.user_message}, code=code,
                                     status=status)
         await self.enrolment.finish(pending.id, account.user_id)
-        if pending.proven_national_id:  # audit, badge and module cache, as any verification
+        if pending.proven_national_id and pending.proof_id:  # audit, badge, module cache
             await self.services.verification.verify(
                 account.user_id, "psc", "Pro Santé Connect (inscription)",
                 national_id=pending.proven_national_id,
