@@ -106,9 +106,11 @@ class ConfrereService:
         app.add_routes(InternalAPI(self.settings.secrets.module_secret,
                                    self._state_for_rules).routes())
         self.services.psc = await self._start_psc()
-        app.add_routes(PscPages(self.services.psc, self.verification,
-                                self.settings.secrets.web_secret,
-                                self.settings.service.url.startswith("https://")).routes())
+        app.add_routes(PscPages(
+            self.services.psc, self.verification, self.settings.secrets.web_secret,
+            self.settings.service.url.startswith("https://"),
+            signups_per_ip_per_hour=self.settings.signup.codes_per_ip_per_hour,
+            trust_forwarded_for=self.settings.signup.trust_forwarded_for).routes())
         cps = self.services.extra["cps"] = CpsEndpoints.from_settings(self.settings,
                                                                       self.verification)
         app.add_routes(cps.routes())

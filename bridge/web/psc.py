@@ -18,6 +18,7 @@ from aiohttp import web
 from bridge.identity.matching import match_account
 from bridge.identity.psc import PscError, ProSanteConnect, pkce_pair, proven_identity
 from bridge.verification import proofs, tokens
+from bridge.web.ratelimit import RateLimiter, client_ip
 from bridge.web.sealed import Sealer
 from bridge.web.templating import render
 from bridge.verification.service import (
@@ -59,11 +60,17 @@ def taken_page() -> web.Response:
 
 class PscPages:
     def __init__(self, psc: ProSanteConnect, verification: VerificationService,
-                 web_secret: str = "", secure_cookies: bool = False) -> None:
+                 web_secret: str = "", secure_cookies: bool = False, *,
+                 signups_per_ip_per_hour: int = 20, trust_forwarded_for: bool = False) -> None:
         self.psc = psc
         self.verification = verification
         self.sealer = signup_sealer(web_secret) if web_secret else None
         self.secure_cookies = secure_cookies
+        # the signup button is unauthenticated: each press stores an OIDC session, so a
+        # client address may start only so many per hour
+        self.limiter = RateLimiter(web_secret) if web_secret else None
+        self.signups_per_ip_per_hour = signups_per_ip_per_hour
+        self.trust_forwarded_for = trust_forwarded_for
 
     def routes(self) -> list[web.RouteDef]:
         routes = [web.get(START_PATH, self.start), web.get(CALLBACK_PATH, self.callback)]
@@ -73,6 +80,17 @@ class PscPages:
 
     async def signup_start(self, request: web.Request) -> web.Response:
         """The signup page's button: prove the identity first, then fill the form."""
+        assert self.limiter is not None
+        ip = client_ip(request, self.trust_forwarded_for)
+        async with self.verification.db.session() as session:
+            allowed = await self.limiter.allow(session, "psc-signup-ip", ip,
+                                               self.signups_per_ip_per_hour)
+            await session.commit()
+        if not allowed:
+            return page("Trop de demandes", "<p>Trop de connexions Pro Santé Connect depuis "
+                        "votre connexion : réessayez dans une heure.</p>"
+                        '<p lang="en">Too many Pro Santé Connect logins from your address: '
+                        "try again in an hour.</p>", status=429)
         return await self._redirect_to_psc(None, {"flow": "signup"})
 
     async def start(self, request: web.Request) -> web.Response:

@@ -253,3 +253,30 @@ async def test_onfido_webhook_forged_or_altered_is_refused(stack, onfido):  # no
         async with http.post(url, data=raw, headers={
                 "X-SHA2-Signature": sign(raw, onfido.webhook_token)}) as response:
             assert response.status == 404, "signed but about no check of ours: nothing acts"
+
+
+class FakeProvider:
+    """Stands for Pro Santé Connect's authorization endpoint (no network)."""
+
+    async def authorization_url(self, state: str, nonce: str, challenge: str) -> str:
+        return f"https://psc.invalid/auth?state={state}"
+
+
+@pytest.mark.rule("psc_signup_rate_limit")
+async def test_psc_signup_button_is_rate_limited_per_client_address(database):
+    """Each press stores an OIDC session server-side: unlimited presses would fill the table."""
+    from bridge.verification.service import VerificationService
+    from bridge.web.psc import PscPages
+
+    pages = PscPages(FakeProvider(), VerificationService(database), "web-secret-" + "z" * 30,
+                     signups_per_ip_per_hour=3)
+    client = await serve(pages.routes())
+    try:
+        statuses = []
+        for _ in range(5):
+            response = await client.get("/psc/signup", allow_redirects=False)
+            statuses.append(response.status)
+        assert statuses == [302, 302, 302, 429, 429]
+        assert "Trop de connexions" in await response.text()
+    finally:
+        await client.close()
