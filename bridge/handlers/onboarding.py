@@ -13,7 +13,7 @@ import logging
 from html import escape
 from typing import Any
 
-from nio import RoomMemberEvent, RoomSendResponse
+from nio import JoinedMembersResponse, RoomMemberEvent, RoomSendResponse
 from sqlalchemy import select, update
 
 from bridge.accounts.models import Account
@@ -160,20 +160,22 @@ async def on_bot_invited(services: Any, inviter: str, room_id: str) -> bool:
 async def offer_onboarding_conversation(services: Any, account: Account) -> None:
     """Make sure `account` can reach its own conversation with the bot, and say where it is."""
     bot = services.bot
-    room = bot.client.rooms.get(account.onboarding_room_id) if account.onboarding_room_id \
-        else None
-    if room is None:  # never opened, or the bot left it: the welcome worker opens a new one
+    room_id = account.onboarding_room_id
+    # asked of the homeserver, not of the bot's cache (which may lag behind a restart)
+    members = await bot.client.joined_members(room_id) if room_id else None
+    if not isinstance(members, JoinedMembersResponse):
+        # never opened, or the bot is no longer in it: the welcome worker opens a new one
         async with services.database.session() as session:
             await session.execute(update(Account).where(Account.id == account.id).values(
                 onboarding_room_id=None, welcome_pending=True))
             await session.commit()
         services.welcome.poke()
         return
-    if account.user_id not in room.users:  # they left it: invite them back
-        await bot.client.room_invite(room.room_id, account.user_id)
+    if account.user_id not in {member.user_id for member in members.members}:
+        await bot.client.room_invite(room_id, account.user_id)  # left or still invited
         return
     try:
-        await bot.send_text(room.room_id, DECLINED_FR)
+        await bot.send_text(room_id, DECLINED_FR)
     except Exception as exc:  # noqa: BLE001 - the notice is a courtesy
         log.info("could not explain the declined invite to %s (%s)", account.user_id,
                  type(exc).__name__)
