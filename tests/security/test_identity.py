@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-from nio import RoomCreateError, RoomCreateResponse, RoomSendError
+from nio import RoomCreateError, RoomCreateResponse, RoomLeaveError, RoomSendError
 from sqlalchemy import update
 
 from bridge.accounts.models import Account
@@ -427,3 +427,20 @@ async def test_third_party_lookup_never_names_an_account(stack):
     assert all(u["userid"].startswith("@" + stack.settings.appservice.ghost_prefix)
                for u in users)
     assert all("on_confrere" not in u["fields"] for u in users)
+
+
+@pytest.mark.rule("onboarding_room_is_the_bots")
+async def test_who_left_their_conversation_is_invited_back_to_it(stack):
+    newcomer = await stack.practitioner("leaver", verified=False)
+    dm = await stack.onboarding_dm(newcomer)
+    left = await newcomer.client.room_leave(dm)
+    assert not isinstance(left, RoomLeaveError), left
+    created = await newcomer.client.room_create(
+        is_direct=True, invite=[stack.bot_id],
+        initial_state=[{"type": "m.room.encryption", "state_key": "",
+                        "content": {"algorithm": "m.megolm.v1.aes-sha2"}}])
+    if isinstance(created, RoomCreateError):
+        return
+    await newcomer.wait_for(lambda: dm in newcomer.client.invited_rooms, 30,
+                            "invited back to the conversation the bot opened")
+    assert (await module_view(stack, newcomer.user_id))["onboarding_rooms"] == [dm]
