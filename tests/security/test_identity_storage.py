@@ -157,6 +157,7 @@ async def test_a_declared_number_links_only_an_entry_with_the_same_names(first, 
     assert bool(link.reason_fr) == (linked is None) and bool(link.reason_en) == (linked is None)
 
 
+@pytest.mark.rule("onfido_clear_needs_directory")
 def test_declared_numbers_become_national_identifiers():
     assert national_id_of_declared("10000100007") == "810000100007"
     assert national_id_of_declared("751234567") == "0751234567"
