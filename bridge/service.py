@@ -22,7 +22,7 @@ from bridge.appservice.transactions import EventHook, EventProcessor, Transactio
 from bridge.bootstrap import AdminAccount, ensure_admin_account, exempt_bot
 from bridge.config import Settings
 from bridge.handlers import build_router
-from bridge.handlers.onboarding import WelcomeWorker
+from bridge.handlers.onboarding import WelcomeWorker, on_bot_invited
 from bridge.mail.outbox import OutboxWorker
 from bridge.mail.runtime import MailRuntime
 from bridge.matrix.bot import Bot
@@ -81,6 +81,7 @@ class ConfrereService:
         self.welcome = self.services.welcome = WelcomeWorker(self.services)
         self.documents = self.services.documents = DocumentChecks(settings, self.database,
                                                                   self.verification)
+        self.documents.directory = self.directory
         self.verification.listeners.append(self.documents.on_decision)
         self.followups = FollowUpWorker(self.verification)
         self._runner: web.AppRunner | None = None
@@ -106,9 +107,11 @@ class ConfrereService:
         app.add_routes(InternalAPI(self.settings.secrets.module_secret,
                                    self._state_for_rules).routes())
         self.services.psc = await self._start_psc()
-        app.add_routes(PscPages(self.services.psc, self.verification,
-                                self.settings.secrets.web_secret,
-                                self.settings.service.url.startswith("https://")).routes())
+        app.add_routes(PscPages(
+            self.services.psc, self.verification, self.settings.secrets.web_secret,
+            self.settings.service.url.startswith("https://"),
+            signups_per_ip_per_hour=self.settings.signup.codes_per_ip_per_hour,
+            trust_forwarded_for=self.settings.signup.trust_forwarded_for).routes())
         app.add_routes(sso_routes(self.settings, self.services.psc, self.verification,
                                   self._http))
         cps = self.services.extra["cps"] = CpsEndpoints.from_settings(
@@ -139,7 +142,7 @@ class ConfrereService:
             display_name=self.settings.bot.display_name, as_token=self.settings.secrets.as_token,
             data_dir=self.settings.bot_dir, router=self.router,
         )
-        self.bot.on_direct_conversation = self._record_onboarding_room
+        self.bot.on_direct_conversation = self._on_bot_invited
         await self.bot.start()
         await exempt_bot(self.settings, self._http, self.services.admin)
         await set_display_name(self._http, self.settings.synapse.url,
@@ -224,9 +227,10 @@ class ConfrereService:
             return {"user_id": user_id, "verification": "ghost" if known else "unknown"}
         return await self.verification.state_for_rules(user_id)
 
-    async def _record_onboarding_room(self, inviter: str, room_id: str) -> None:
-        """A practitioner opened a direct conversation with the bot: their onboarding room."""
-        await self.verification.add_onboarding_room(inviter, room_id)
+    async def _on_bot_invited(self, inviter: str, room_id: str) -> bool:
+        """A direct conversation opened by a user: never an onboarding room (only the one the
+        bot opens is); joined for verified users, declined for the others."""
+        return await on_bot_invited(self.services, inviter, room_id)
 
     async def _ghost_exists(self, user_id: str) -> bool:
         """Synapse asks about an unknown ghost: create it if it names a national identifier."""

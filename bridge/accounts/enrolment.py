@@ -22,6 +22,7 @@ from bridge.accounts.validation import DeclaredProfile
 from bridge.mail import messages
 from bridge.mail.outbox import enqueue
 from bridge.storage.models import utcnow
+from bridge.verification.proofs import Proof
 from bridge.web.ratelimit import RateLimiter
 
 CLAIM_SECONDS = 120
@@ -59,7 +60,7 @@ class Enrolment:
         return timedelta(minutes=self.conf.code_validity_minutes)
 
     async def begin(self, profile: DeclaredProfile, ip: str,
-                    proven_national_id: str | None = None) -> SignupRequest | Refusal:
+                    proof: Proof | None = None) -> SignupRequest | Refusal:
         """Record the signup and queue its mail (code, or "you already have an account")."""
         now = utcnow()
         async with self.services.database.session() as session:
@@ -78,7 +79,8 @@ class Enrolment:
                 terms_version=self.conf.terms_version, terms_accepted_at=now,
                 privacy_version=self.conf.privacy_version, privacy_accepted_at=now,
                 existing_account=existing is not None, attempts=0, sends=0, created_at=now,
-                proven_national_id=proven_national_id,
+                proven_national_id=proof.national_id if proof else None,
+                proof_id=proof.proof_id if proof else None,
             )
             await self._mail(session, request, existing)
             session.add(request)
@@ -165,8 +167,10 @@ class Enrolment:
             privacy_accepted_at=as_utc(request.privacy_accepted_at),
             declared_identifier=request.declared_identifier,
             declared_identifier_type=request.declared_identifier_type,
-            verification_state="verified" if request.proven_national_id else "unverified",
-            national_id=request.proven_national_id,
+            # verified only with a single-use proof to spend (signups begun before 0011: none)
+            verification_state="verified" if request.proof_id else "unverified",
+            national_id=request.proven_national_id if request.proof_id else None,
+            proof_id=request.proof_id,
         )
 
     async def _mail(self, session, request: SignupRequest, existing: Account | None) -> None:

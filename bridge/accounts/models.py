@@ -32,8 +32,10 @@ class Account(Base):
     # Where identity verification stands (the verification issue owns the transitions).
     verification_state: Mapped[str] = mapped_column(String(16), default="unverified")
     # The directory entry the verified identity is linked to ("8" + RPPS, or "0" + ADELI).
-    national_id: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
-    # The onboarding conversation with the bot (the only room an unverified user may use).
+    # One identifier, one account: unique (migration 0012), checked again in `verify`.
+    national_id: Mapped[str | None] = mapped_column(String(16), nullable=True, unique=True)
+    # The onboarding conversation the bot opened (the only room an unverified user may use;
+    # never a room the user chose: see `bridge/verification/onboarding.py`).
     onboarding_room_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # The bot still has to welcome this account (set by `create_account`; 0004), and when it did.
     welcome_pending: Mapped[bool] = mapped_column(Boolean, default=False)

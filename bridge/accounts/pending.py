@@ -52,6 +52,8 @@ class SignupRequest(Base):
     # Signup through Pro Santé Connect: the identity is proven already; the account is
     # created verified and linked to this directory entry.
     proven_national_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The single-use proof (`bridge/verification/proofs.py`) spent with the account's creation.
+    proof_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  index=True)

@@ -21,6 +21,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bridge.accounts.localpart import candidates
 from bridge.accounts.models import Account
 from bridge.matrix.synapse_admin import SynapseAdminError, register_with_shared_secret
+from bridge.verification import proofs
+from bridge.verification.service import TAKEN_EN, TAKEN_FR
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ class NewAccount:
     # Pro Santé Connect creates accounts already verified and linked to the directory.
     verification_state: str = "unverified"
     national_id: str | None = None
+    # The single-use proof of that identity (`verification/proofs.py`), spent with the row.
+    proof_id: str | None = None
 
     @property
     def display_name(self) -> str:
@@ -70,6 +74,18 @@ class EmailAlreadyRegistered(AccountCreationError):
                          "Element, ou écrivez à l'administrateur si vous avez perdu l'accès.")
 
 
+class IdentityAlreadyLinked(AccountCreationError):
+    def __init__(self) -> None:
+        super().__init__(f"Compte non créé : {TAKEN_FR}. ({TAKEN_EN}.)")
+
+
+class ProofAlreadyUsed(AccountCreationError):
+    def __init__(self) -> None:
+        super().__init__("Compte non créé : cette connexion Pro Santé Connect a déjà servi ou a "
+                         "expiré. Recommencez l'inscription avec Pro Santé Connect. (This Pro "
+                         "Santé Connect login was already used or has expired: start again.)")
+
+
 async def create_account(services: Any, profile: NewAccount, password: str) -> Account:
     """Register on Synapse with a readable, unique localpart, store the profile, queue the welcome.
 
@@ -84,8 +100,15 @@ async def create_account(services: Any, profile: NewAccount, password: str) -> A
     async with database.session() as session:
         taken = await session.scalar(select(func.count()).select_from(Account)
                                      .where(Account.email == profile.email))
+        linked = profile.national_id and await session.scalar(
+            select(func.count()).select_from(Account)
+            .where(Account.national_id == profile.national_id))
     if taken:
         raise EmailAlreadyRegistered()
+    if profile.proof_id and await proofs.usable(database, profile.proof_id) is None:
+        raise ProofAlreadyUsed()
+    if linked:
+        raise IdentityAlreadyLinked()
     user_id = await _register(services, profile, password)
     account = Account(
         user_id=user_id, first_name=profile.first_name, last_name=profile.last_name,
@@ -100,11 +123,19 @@ async def create_account(services: Any, profile: NewAccount, password: str) -> A
     try:
         async with database.session() as session:
             session.add(account)
+            if profile.proof_id and not await proofs.consume(session, profile.proof_id, user_id):
+                raise ProofAlreadyUsed()  # spent by a copy of the cookie, in a race: no row
             await session.commit()
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, ProofAlreadyUsed) as exc:
         await _deactivate(services, user_id)
+        if isinstance(exc, ProofAlreadyUsed):
+            raise
         if isinstance(exc, IntegrityError):
-            raise EmailAlreadyRegistered() from exc
+            async with database.session() as session:
+                same_email = await session.scalar(select(func.count()).select_from(Account)
+                                                  .where(Account.email == profile.email))
+            raise (EmailAlreadyRegistered() if same_email or not profile.national_id
+                   else IdentityAlreadyLinked()) from exc
         log.exception("could not store the new account %s; Synapse account deactivated", user_id)
         raise AccountCreationError("Une erreur interne a empêché la création du compte ; rien "
                                    "n'a été créé. Réessayez dans quelques minutes.") from exc

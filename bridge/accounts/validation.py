@@ -56,6 +56,22 @@ class FormResult:
     profile: DeclaredProfile | None = None
 
 
+# Titles are the directory's to give ("Dr" comes from the verified entry, in the badge): a
+# name typed as "Dr Camille" or "Pr. Bernard" must not carry one into the display name.
+_TITLE = re.compile(r"^(?:dr|docteur|pr|prof|professeur)(?:\.\s*|\s+)", re.IGNORECASE)
+
+
+_TITLES = {"dr", "docteur", "pr", "prof", "professeur"}
+
+
+def strip_titles(name: str) -> str:
+    """'Dr. Camille' -> 'Camille', 'Pr Pr Jean' -> 'Jean'; 'Drissa' and 'Prosper' unchanged."""
+    previous = None
+    while previous != name:
+        previous, name = name, _TITLE.sub("", name.strip(), count=1)
+    return "" if name.rstrip(".").casefold() in _TITLES else name
+
+
 def has_control_characters(value: str) -> bool:
     return any(unicodedata.category(ch).startswith("C") for ch in value)
 
@@ -93,6 +109,10 @@ def clean_email(raw: str) -> tuple[str, str | None]:
     if len(value) > EMAIL_MAX or not _EMAIL.match(value):
         return value, "Cette adresse mail n'est pas valide (exemple : prenom.nom@exemple.fr)."
     return value.lower(), None
+
+
+def _strip(value: str) -> str:
+    return strip_titles(unicodedata.normalize("NFC", value))
 
 
 def luhn_valid(digits: str) -> bool:
@@ -157,10 +177,15 @@ def password_problems(password: str, *, first_name: str = "", last_name: str = "
     return problems
 
 
-def validate_signup(form: Mapping[str, str]) -> FormResult:
-    """Check every field; return cleaned values, errors and, when all is well, the profile."""
+def validate_signup(form: Mapping[str, str], *, strip_titles: bool = True) -> FormResult:
+    """Check every field; return cleaned values, errors and, when all is well, the profile.
+
+    Titles ("Dr", "Pr", "Docteur", "Professeur") are removed from typed names.
+    """
     result = FormResult()
-    get = lambda name: str(form.get(name, ""))
+    raw = lambda name: str(form.get(name, ""))
+    titled = {"first_name", "last_name"} if strip_titles else set()
+    get = lambda name: _strip(raw(name)) if name in titled else raw(name)
     first, error = clean_name(get("first_name"), "prénom")
     result.values["first_name"] = first
     if error:

@@ -22,9 +22,14 @@ def _error(status: int, errcode: str, message: str) -> web.Response:
 
 
 def authorise(request: web.Request, hs_token: bytes) -> web.Response | None:
-    """None if the request carries Synapse's hs_token (compared in constant time)."""
+    """None if the request carries Synapse's hs_token in `Authorization: Bearer` (compared in
+    constant time). Never from the query string: URLs end up in proxies' and servers' logs,
+    and Synapse sends the header (`use_appservice_legacy_authorization` stays off)."""
+    if "access_token" in request.query:
+        return _error(401, "M_UNAUTHORIZED", "The hs_token is accepted only in the "
+                      "Authorization header")
     header = request.headers.get("Authorization", "")
-    token = header[7:] if header.startswith("Bearer ") else request.query.get("access_token")
+    token = header[7:] if header.startswith("Bearer ") else ""
     if not token:
         return _error(401, "M_UNAUTHORIZED", "Missing hs_token")
     if not hmac.compare_digest(token.encode(), hs_token):

@@ -1,8 +1,11 @@
 """Third-party look-ups (`/_matrix/app/v1/thirdparty/...`): the directory for Matrix clients.
 
 Clients that support third-party networks search the protocol `fr.confrere.annuaire`
-through Synapse; each result names the practitioner's Matrix account when they are on
-Confrère, otherwise the ghost user that stands for them (invite it; they join once verified).
+through Synapse. Synapse does not tell the appservice who asks (it forwards only the search
+fields, which the client chooses), so the answer must be safe for an unverified account: the
+public directory only, each person named by the ghost user standing for them, never whether
+they are on Confrère nor their Matrix account. Verified practitioners learn that from the
+bot's `!annuaire`; inviting a ghost reaches the person once they are verified.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from aiohttp import web
 
 from bridge.appservice.ghosts import ghost_user_id, national_id_of
 from bridge.appservice.server import PREFIX, _error, authorise
-from bridge.directory.membership import verified_members
 from bridge.directory.service import DirectoryService
 from bridge.storage.database import Database
 
@@ -76,16 +78,12 @@ class ThirdPartyAPI:
         return web.json_response([])
 
     async def _entries(self, people: list) -> list[dict]:
-        members = await verified_members(self.db, [p.national_id for p in people])
-        entries = []
-        for person in people:
-            user_id = members.get(person.national_id) or ghost_user_id(
-                self.ghost_prefix, person.national_id, self.server_name)
-            entries.append({"userid": user_id, "protocol": PROTOCOL, "fields": {
-                "search": person.display_name, "national_id": person.national_id,
-                "display_name": person.display_name,
-                "profession": person.specialty or person.profession,
-                "city": next((s.city for s in person.sites if s.city), ""),
-                "on_confrere": person.national_id in members,
-            }})
-        return entries
+        """Open data only: the ghost for each person, whoever asks (see the module's doc)."""
+        return [{"userid": ghost_user_id(self.ghost_prefix, person.national_id,
+                                         self.server_name),
+                 "protocol": PROTOCOL, "fields": {
+                     "search": person.display_name, "national_id": person.national_id,
+                     "display_name": person.display_name,
+                     "profession": person.specialty or person.profession,
+                     "city": next((s.city for s in person.sites if s.city), ""),
+                 }} for person in people]

@@ -25,11 +25,29 @@ class LastSearch:
     national_ids: list[str] = field(default_factory=list)
 
 
+UNVERIFIED_NOTE = ("Qui est sur Confrère s'affiche une fois votre identité vérifiée (!verifier). "
+                   "(Who is on Confrère shows once your identity is verified.)")
+
+
+async def members_for(ctx: CommandContext, national_ids: list[str]) -> dict[str, str] | None:
+    """Who among these is on Confrère — told only to verified practitioners (None otherwise):
+    the directory is open data, membership and Matrix ids are not."""
+    state = await ctx.services.verification.state_for_rules(ctx.sender)
+    if state["verification"] != "verified" and not state["administrator"]:
+        return None
+    return await verified_members(ctx.services.database, national_ids)
+
+
+def _on(members: dict[str, str] | None, national_id: str) -> bool | None:
+    return None if members is None else national_id in members
+
+
 def _sessions(ctx: CommandContext) -> dict[str, LastSearch]:
     return ctx.services.extra.setdefault("directory_searches", {})
 
 
-def describe(person, on_confrere: bool) -> str:
+def describe(person, on_confrere: bool | None) -> str:
+    """One result; `on_confrere` None: not said (the asker is not verified)."""
     field_ = person.specialty or person.profession
     site = next((s for s in person.sites if s.city or s.raison_sociale or s.enseigne), None)
     where = ""
@@ -38,7 +56,8 @@ def describe(person, on_confrere: bool) -> str:
         city = f"{site.city} ({site.postal_code})" if site.postal_code else site.city
         where = " — ".join(part for part in (organisation, city) if part)
     more = f" (+{len(person.sites) - 1} autre(s) lieu(x))" if len(person.sites) > 1 else ""
-    badge = "✓ sur Confrère" if on_confrere else "pas encore sur Confrère"
+    badge = "" if on_confrere is None else (
+        "✓ sur Confrère" if on_confrere else "pas encore sur Confrère")
     parts = [person.display_name, field_, where + more, badge]
     return " — ".join(part for part in parts if part)
 
@@ -52,7 +71,7 @@ async def _show(ctx: CommandContext, last: LastSearch) -> None:
         await ctx.reply(f"Aucun praticien trouvé pour « {last.text} ». Essayez un nom, une "
                         "spécialité, une ville ou un code postal.\n(No practitioner found.)")
         return
-    members = await verified_members(ctx.services.database, last.national_ids)
+    members = await members_for(ctx, last.national_ids)
     first = (last.page - 1) * PAGE_SIZE
     total = f"{result.total} résultat(s)" + (" (100 premiers affichables)" if result.capped else "")
     fuzzy = " — orthographe approchée" if result.fuzzy else ""
@@ -60,13 +79,15 @@ async def _show(ctx: CommandContext, last: LastSearch) -> None:
     html = [f"<p>Annuaire : {escape(total + fuzzy)}, page {last.page}/{max(result.pages, 1)}</p><ol "
             f'start="{first + 1}">']
     for offset, person in enumerate(result.results):
-        line = describe(person, person.national_id in members)
+        line = describe(person, _on(members, person.national_id))
         lines.append(f"{first + offset + 1}. {line}")
         html.append(f"<li>{escape(line)}</li>")
     html.append("</ol>")
     hint = "!favori N pour ajouter aux favoris"
     if last.page < result.pages:
         hint = "!suite pour la page suivante · " + hint
+    if members is None:
+        hint += "\n" + UNVERIFIED_NOTE
     lines.append(hint)
     html.append(f"<p><em>{escape(hint)}</em></p>")
     await ctx.reply("\n".join(lines), "".join(html))
@@ -132,9 +153,9 @@ async def favourites(ctx: CommandContext) -> None:
     if not people:
         await ctx.reply("Vous n'avez pas encore de favoris : !annuaire <texte> puis !favori N.")
         return
-    members = await verified_members(ctx.services.database, [p.national_id for p in people])
+    members = await members_for(ctx, [p.national_id for p in people])
     lines = ["Vos correspondants favoris :"]
-    lines += [f"{i}. {describe(p, p.national_id in members)}" for i, p in enumerate(people, 1)]
+    lines += [f"{i}. {describe(p, _on(members, p.national_id))}" for i, p in enumerate(people, 1)]
     lines.append("!favori -N pour retirer le N-ième.")
     await ctx.reply("\n".join(lines))
 

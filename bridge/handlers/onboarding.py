@@ -13,7 +13,7 @@ import logging
 from html import escape
 from typing import Any
 
-from nio import RoomMemberEvent, RoomSendResponse
+from nio import JoinedMembersResponse, RoomMemberEvent, RoomSendResponse
 from sqlalchemy import select, update
 
 from bridge.accounts.models import Account
@@ -134,3 +134,48 @@ class WelcomeWorker(PollingWorker):
         async with self.services.database.session() as session:
             await session.execute(update(Account).where(Account.id == account_id).values(**values))
             await session.commit()
+
+
+DECLINED_FR = (
+    "Vous m'avez invité dans une autre conversation : tant que votre identité n'est pas "
+    "vérifiée, je ne parle qu'ici, dans la conversation que je vous ai ouverte. Écrivez "
+    "!verifier pour commencer.\n(You invited me to another conversation: until your identity "
+    "is verified, I only talk here, in the conversation I opened with you.)"
+)
+
+
+async def on_bot_invited(services: Any, inviter: str, room_id: str) -> bool:
+    """May the bot join the direct conversation `inviter` opened? Only for verified users and
+    administrators. Anyone else keeps the one conversation the bot opened with them
+    (`Account.onboarding_room_id`): it is reopened or re-offered, and they are told so."""
+    state = await services.verification.state_for_rules(inviter)
+    if state["verification"] == "verified" or state["administrator"]:
+        return True
+    account = await services.verification.account(inviter)
+    if account is not None:
+        await offer_onboarding_conversation(services, account)
+    return False
+
+
+async def offer_onboarding_conversation(services: Any, account: Account) -> None:
+    """Make sure `account` can reach its own conversation with the bot, and say where it is."""
+    bot = services.bot
+    room_id = account.onboarding_room_id
+    # asked of the homeserver, not of the bot's cache (which may lag behind a restart)
+    members = await bot.client.joined_members(room_id) if room_id else None
+    if not isinstance(members, JoinedMembersResponse):
+        # never opened, or the bot is no longer in it: the welcome worker opens a new one
+        async with services.database.session() as session:
+            await session.execute(update(Account).where(Account.id == account.id).values(
+                onboarding_room_id=None, welcome_pending=True))
+            await session.commit()
+        services.welcome.poke()
+        return
+    if account.user_id not in {member.user_id for member in members.members}:
+        await bot.client.room_invite(room_id, account.user_id)  # left or still invited
+        return
+    try:
+        await bot.send_text(room_id, DECLINED_FR)
+    except Exception as exc:  # noqa: BLE001 - the notice is a courtesy
+        log.info("could not explain the declined invite to %s (%s)", account.user_id,
+                 type(exc).__name__)

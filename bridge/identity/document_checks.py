@@ -29,11 +29,17 @@ from bridge.identity.documents import (
     WebhookReceipt,
     sha256,
 )
+from bridge.identity.directory_link import link_declared
 from bridge.identity.onfido import CheckOutcome, OnfidoClient, OnfidoError, signature_valid
 from bridge.storage.models import utcnow
 from bridge.verification.effects import ADMIN_ROOM_KEY
 from bridge.verification.models import AuditEntry
-from bridge.verification.service import Decision, VerificationService, evidence_digest
+from bridge.verification.service import (
+    Decision,
+    NationalIdTaken,
+    VerificationService,
+    evidence_digest,
+)
 
 if TYPE_CHECKING:
     import aiohttp
@@ -68,6 +74,7 @@ class DocumentChecks:
         self.poll_seconds = settings.onfido.poll_seconds
         self.onfido: OnfidoProvider | None = None
         self.bot: Any = None  # set once the bot runs: posting to the administrators
+        self.directory: Any = None  # the national directory (an Onfido "clear" must match it)
         self._lock = asyncio.Lock()
         self._poller: asyncio.Task | None = None
 
@@ -240,14 +247,26 @@ class DocumentChecks:
                 return False
             await self._update(check_id, check_status=outcome.status,
                                check_result=outcome.result or outcome.status)
+        headline = (f"Contrôle Onfido à examiner : résultat « {outcome.result or outcome.status} »"
+                    f". Rapports : {outcome.summary or 'aucun'}.")
         if outcome.status == "complete" and outcome.result == "clear":
-            await self.verification.verify(check.user_id, "onfido", "onfido", evidence={
-                "document_check": check.id, "onfido_check": outcome.check_id,
-                "result": "clear", "documents": await self.store.summary(check.id)})
-            return True
-        await self.post_to_administrators(check.id, (
-            f"Contrôle Onfido à examiner : résultat « {outcome.result or outcome.status} ». "
-            f"Rapports : {outcome.summary or 'aucun'}."))
+            # "clear" proves a person, not a health professional: the declared number must
+            # name a directory entry with the same names, or an administrator decides
+            account = await self.verification.account(check.user_id)
+            link = await link_declared(self.directory, account)
+            if link.national_id is not None:
+                try:
+                    await self.verification.verify(
+                        check.user_id, "onfido", "onfido", national_id=link.national_id,
+                        evidence={"document_check": check.id, "onfido_check": outcome.check_id,
+                                  "result": "clear", "national_id": link.national_id,
+                                  "documents": await self.store.summary(check.id)})
+                    return True
+                except NationalIdTaken:
+                    return True  # recorded, announced to the administrators and the user
+            headline = (f"Contrôle Onfido « clear », mais pas de correspondance dans l'annuaire "
+                        f": {link.reason_fr}. À examiner.")
+        await self.post_to_administrators(check.id, headline)
         if self.bot is not None:
             await self.bot.send_text(check.room_id, (
                 "Le contrôle automatique de vos documents demande un examen complémentaire par "

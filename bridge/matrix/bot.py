@@ -90,8 +90,8 @@ class Bot:
         self.undecryptable = UndecryptableNotices()
         self._background: set[asyncio.Task] = set()
         trust_command.register(router, self)
-        # Told about each direct conversation the bot accepts (onboarding rooms).
-        self.on_direct_conversation: Callable[[str, str], Awaitable[None]] | None = None
+        # Asked about each direct-conversation invite: (inviter, room id) -> join it?
+        self.on_direct_conversation: Callable[[str, str], Awaitable[bool]] | None = None
         # Told about each image or file sent to the bot (identity documents).
         self.on_attachment: Callable[[MatrixRoom, Any], Awaitable[None]] | None = None
 
@@ -304,15 +304,21 @@ class Bot:
         task.add_done_callback(self._background.discard)
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        """Join only what `on_direct_conversation` accepts (it decides who may talk to the bot
+        where); anything else, and any error deciding, is declined (fail closed)."""
         assert self.client is not None
         if event.state_key != self.user_id or event.membership != "invite":
             return
-        if not event.content.get("is_direct"):
-            log.info("declining a non-direct invite to %s", room.room_id)
+        accept = False
+        if event.content.get("is_direct") and self.on_direct_conversation is not None:
+            try:
+                accept = bool(await self.on_direct_conversation(event.sender, room.room_id))
+            except Exception:  # noqa: BLE001 - deciding failed: decline rather than join
+                log.exception("could not decide on the invite to %s; declined", room.room_id)
+        if not accept:
+            log.info("declining an invite to %s", room.room_id)
             await self.client.room_leave(room.room_id)
             return
-        if self.on_direct_conversation is not None:
-            await self.on_direct_conversation(event.sender, room.room_id)
         result = await self.client.join(room.room_id)
         log.info("joined direct conversation %s (%s)", room.room_id, type(result).__name__)
 

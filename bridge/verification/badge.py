@@ -20,3 +20,8 @@ def badge(practitioner: Any) -> str:
 
 def fallback_badge(first_name: str, last_name: str) -> str:
     return f"{first_name} {last_name.upper()}"
+
+
+def unverified_name(first_name: str, last_name: str) -> str:
+    """After a revocation: the names and, in both languages, that they are not verified."""
+    return f"{first_name} {last_name.upper()} (non vérifié · unverified)"

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
-from bridge.verification.badge import fallback_badge
-from bridge.verification.service import Decision, VerificationService
+from bridge.verification.badge import fallback_badge, unverified_name
+from bridge.verification.service import TAKEN_EN, Decision, VerificationService
 
 if TYPE_CHECKING:
     from bridge.config import Settings
@@ -30,6 +30,15 @@ OUTCOME_FR = {
                "Confrère si vous pensez qu'il s'agit d'une erreur.",
     "pending": "Votre demande de vérification est enregistrée ; son examen peut prendre "
                "jusqu'à 24 heures. Je vous préviendrai ici.",
+    "conflict": "Votre vérification d'identité est refusée : {reason}.",
+}
+OUTCOME_EN = {
+    "verified": "Your identity is verified: you can now write to verified colleagues.",
+    "refused": "Your identity verification is refused: {reason}. You may ask for a manual "
+               "check with !verify manual.",
+    "revoked": "Your identity verification was revoked: {reason}.",
+    "pending": "Your verification request is recorded (up to 24 hours); I will tell you here.",
+    "conflict": "Your identity verification is refused: {reason_en}.",
 }
 
 
@@ -51,6 +60,8 @@ class VerificationEffects:
 
     async def forget_cached_state(self, decision: Decision) -> None:
         """Tell the Synapse module to drop its cached answer for this user now."""
+        if not decision.user_id:
+            return
         async with self.http.post(
             f"{self.settings.synapse.url}/_synapse/client/confrere/invalidate",
             json={"user_id": decision.user_id},
@@ -60,14 +71,17 @@ class VerificationEffects:
                 log.warning("module cache invalidation answered %s", response.status)
 
     async def set_badge(self, decision: Decision) -> None:
-        """Verified: "Dr Prénom NOM — Spécialité, Ville" from the directory, or the names."""
-        if decision.state != "verified":
+        """Verified: "Dr Prénom NOM — Spécialité, Ville" from the directory, or the names.
+        Revoked: the badge is removed and the name says so ("Prénom NOM (non vérifié)")."""
+        if decision.state not in ("verified", "revoked"):
             return
         account = await self.verification.account(decision.user_id)
-        if account is None:
-            return
+        if account is None or account.verification_state != decision.state:
+            return  # a later decision already changed the state: its own follow-up names it
         name = None
-        if self.display_name_for is not None and account.national_id:
+        if decision.state == "revoked":
+            name = unverified_name(account.first_name, account.last_name)
+        elif self.display_name_for is not None and account.national_id:
             name = await self.display_name_for(account.national_id)
         name = name or fallback_badge(account.first_name, account.last_name)
         async with self.http.put(
@@ -79,23 +93,32 @@ class VerificationEffects:
                 log.warning("setting the verified display name answered %s", response.status)
 
     async def tell_practitioner(self, decision: Decision) -> None:
-        rooms = (await self.verification.state_for_rules(decision.user_id))["onboarding_rooms"]
-        account = await self.verification.account(decision.user_id)
-        room_id = (account.onboarding_room_id if account and account.onboarding_room_id
-                   else (rooms[-1] if rooms else None))
-        if room_id is None:
+        """In the conversation the bot opened with them (the only one that is theirs)."""
+        account = await self.verification.account(decision.user_id) if decision.user_id \
+            else None
+        if account is None or not account.onboarding_room_id:
             return
-        text = OUTCOME_FR[decision.state].format(reason=decision.reason or "motif non précisé")
-        await self.bot.send_text(room_id, text)
+        reason = decision.reason or "motif non précisé"
+        text = (OUTCOME_FR[decision.state].format(reason=reason) + "\n("
+                + OUTCOME_EN[decision.state].format(reason=reason, reason_en=TAKEN_EN) + ")")
+        await self.bot.send_text(account.onboarding_room_id, text)
 
     async def tell_administrators(self, decision: Decision) -> None:
-        if decision.state != "pending":
+        if decision.state not in ("pending", "conflict"):
             return
         room_id = await self.verification.get_value(ADMIN_ROOM_KEY)
-        if room_id:
-            await self.bot.send_text(
-                room_id, f"Nouvelle demande de vérification ({decision.method}) de "
-                         f"{decision.user_id}. Voir : !admin verifications")
+        if not room_id:
+            return
+        if decision.state == "pending":
+            text = (f"Nouvelle demande de vérification ({decision.method}) de "
+                    f"{decision.user_id}. Voir : !admin verifications")
+        else:
+            holder = await self.verification.holder_of(decision.national_id or "") or "?"
+            who = decision.user_id or "une inscription Pro Santé Connect"
+            text = (f"⚠ Vérification refusée : le numéro national {decision.national_id} est "
+                    f"déjà lié à {holder} ; tentative de {who} ({decision.method}). "
+                    "Voir : !admin verifications")
+        await self.bot.send_text(room_id, text)
 
 
 async def ensure_admin_room(verification: VerificationService, bot: "Bot",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bridge.storage.models import Base, utcnow
@@ -14,20 +14,9 @@ from bridge.storage.models import Base, utcnow
 METHODS = ("psc", "cps", "manual", "onfido")
 
 
-class OnboardingRoom(Base):
-    """A direct conversation between a practitioner and the bot: usable before verification."""
-
-    __tablename__ = "onboarding_rooms"
-    __table_args__ = (UniqueConstraint("user_id", "room_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[str] = mapped_column(String(255), index=True)
-    room_id: Mapped[str] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
 class VerificationRequest(Base):
-    """One attempt by one method: pending until decided (verified or refused)."""
+    """One attempt by one method: pending until decided (verified or refused); "conflict" for
+    an attempt refused because its national identifier belongs to another account."""
 
     __tablename__ = "verification_requests"
 

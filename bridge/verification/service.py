@@ -14,16 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from bridge.accounts.models import Account
 from bridge.storage.database import Database
-from bridge.verification.models import (
-    AuditEntry,
-    OnboardingRoom,
-    ServiceValue,
-    VerificationRequest,
-)
+from bridge.verification.models import AuditEntry, ServiceValue, VerificationRequest
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +30,33 @@ class NoAccount(LookupError):
     """The Matrix user has no Confrère account (was not created by the signup flow)."""
 
 
+TAKEN_FR = ("ce numéro RPPS/ADELI est déjà lié à un autre compte Confrère (une identité, un "
+            "seul compte). Les administrateurs sont prévenus ; si ce compte est le vôtre, "
+            "utilisez-le, sinon écrivez au support Confrère")
+TAKEN_EN = ("this RPPS/ADELI number is already linked to another Confrère account (one "
+            "identity, one account). The administrators have been told")
+
+
+class NationalIdTaken(Exception):
+    """A second verification of a national identifier another account already holds.
+
+    Recorded as a "conflict" (audit, request listed by `!admin verifications`) and announced
+    to the listeners before being raised; callers show `message_fr` / `message_en`.
+    """
+
+    message_fr = TAKEN_FR
+    message_en = TAKEN_EN
+
+    def __init__(self, national_id: str, holder: str) -> None:
+        super().__init__(national_id)
+        self.national_id = national_id
+        self.holder = holder
+
+
 @dataclass(frozen=True)
 class Decision:
     user_id: str
-    state: str  # pending | verified | refused | revoked
+    state: str  # pending | verified | refused | revoked | conflict (national id taken)
     method: str | None
     actor: str
     reason: str | None = None
@@ -60,28 +81,27 @@ class VerificationService:
 
     # -- what the access rules ask ------------------------------------------------------
     async def state_for_rules(self, user_id: str) -> dict:
-        async with self.db.session() as session:
-            account = (await session.execute(
-                select(Account).where(Account.user_id == user_id))).scalar_one_or_none()
-            rooms = (await session.execute(
-                select(OnboardingRoom.room_id).where(OnboardingRoom.user_id == user_id)
-            )).scalars().all()
-        onboarding = set(rooms)
-        if account is not None and account.onboarding_room_id:
-            onboarding.add(account.onboarding_room_id)
+        """Only the one conversation the bot opened is usable before verification."""
+        account = await self.account(user_id)
+        rooms = [account.onboarding_room_id] if account and account.onboarding_room_id else []
         return {
             "user_id": user_id,
             "verification": account.verification_state if account else "unverified",
-            "onboarding_rooms": sorted(onboarding),
+            "onboarding_rooms": rooms,
             "administrator": user_id in self.administrators,
         }
 
-    async def add_onboarding_room(self, user_id: str, room_id: str) -> None:
+    async def set_onboarding_room(self, user_id: str, room_id: str) -> None:
+        """The conversation the bot itself opened with this account (replaces a lost one)."""
         async with self.db.session() as session, session.begin():
-            exists = (await session.execute(select(OnboardingRoom).where(
-                OnboardingRoom.user_id == user_id, OnboardingRoom.room_id == room_id))).first()
-            if not exists:
-                session.add(OnboardingRoom(user_id=user_id, room_id=room_id))
+            await session.execute(update(Account).where(Account.user_id == user_id)
+                                  .values(onboarding_room_id=room_id))
+
+    async def holder_of(self, national_id: str) -> str | None:
+        """The account linked to this national identifier, if any."""
+        async with self.db.session() as session:
+            return await session.scalar(select(Account.user_id).where(
+                Account.national_id == national_id))
 
     async def account(self, user_id: str) -> Account | None:
         async with self.db.session() as session:
@@ -107,17 +127,59 @@ class VerificationService:
 
     async def verify(self, user_id: str, method: str, actor: str, *,
                      national_id: str | None = None, evidence: dict | None = None) -> Decision:
-        async with self.db.session() as session, session.begin():
-            account = await self._account_for_update(session, user_id)
-            account.verification_state = "verified"
-            if national_id:
-                account.national_id = national_id
-            await self._close_pending(session, user_id, "verified", actor, None, method, evidence)
-            session.add(AuditEntry(user_id=user_id, action="verified", method=method, actor=actor,
-                                   evidence_sha256=evidence_digest(evidence)))
-            decision = Decision(user_id, "verified", method, actor, None, account.national_id)
+        """Verified, linked to `national_id`; raises NationalIdTaken if another account holds
+        it (checked here, and by the unique index when two verifications race)."""
+        if national_id:
+            holder = await self.holder_of(national_id)
+            if holder is not None and holder != user_id:
+                await self.report_conflict(user_id, method, actor, national_id, holder)
+                raise NationalIdTaken(national_id, holder)
+        try:
+            async with self.db.session() as session, session.begin():
+                account = await self._account_for_update(session, user_id)
+                account.verification_state = "verified"
+                if national_id:
+                    account.national_id = national_id
+                await self._close_pending(session, user_id, "verified", actor, None, method,
+                                          evidence)
+                session.add(AuditEntry(user_id=user_id, action="verified", method=method,
+                                       actor=actor, evidence_sha256=evidence_digest(evidence)))
+                decision = Decision(user_id, "verified", method, actor, None, account.national_id)
+        except IntegrityError:
+            holder = await self.holder_of(national_id or "") or "?"
+            await self.report_conflict(user_id, method, actor, national_id or "", holder)
+            raise NationalIdTaken(national_id or "", holder) from None
         await self._announce(decision)
         return decision
+
+    async def report_conflict(self, user_id: str | None, method: str | None, actor: str,
+                              national_id: str, holder: str, attempt: dict | None = None) -> None:
+        """Record a refused second verification of `national_id` and tell the listeners.
+
+        `user_id` is the account that tried (None at signup, before any account exists); the
+        holder is named only to the administrators (request evidence), never in the reason.
+        """
+        evidence = {"national_id": national_id, "holder": holder, **(attempt or {})}
+        async with self.db.session() as session, session.begin():
+            session.add(VerificationRequest(
+                user_id=user_id or holder, method=method or "psc", status="conflict",
+                evidence=evidence, reason=TAKEN_FR, decided_by="confrere",
+                decided_at=datetime.now(timezone.utc)))
+            session.add(AuditEntry(user_id=user_id or holder, action="duplicate_refused",
+                                   method=method, actor=actor, reason=TAKEN_FR,
+                                   evidence_sha256=evidence_digest(evidence)))
+        log.warning("a verification of a national id already linked to %s was refused", holder)
+        await self._announce(Decision(user_id or "", "conflict", method, actor, TAKEN_FR,
+                                      national_id))
+
+    async def conflicts(self, days: int = 30) -> list[VerificationRequest]:
+        """Refused second verifications of the last `days` days, newest first."""
+        since = datetime.now(timezone.utc) - timedelta(days=days)
+        async with self.db.session() as session:
+            return list((await session.execute(
+                select(VerificationRequest).where(VerificationRequest.status == "conflict",
+                                                  VerificationRequest.created_at >= since)
+                .order_by(VerificationRequest.id.desc()))).scalars().all())
 
     async def refuse(self, user_id: str, method: str | None, actor: str, reason: str, *,
                      evidence: dict | None = None) -> Decision:

@@ -22,7 +22,7 @@ from bridge.identity.cps import CpsRefusal, TrustStore, check_card, proven_ident
 from bridge.identity.cps_challenge import exchange_code, spend_challenge
 from bridge.identity.cps_revocation import Alert, RevocationChecker
 from bridge.identity.matching import match_account
-from bridge.verification.service import VerificationService
+from bridge.verification.service import NationalIdTaken, VerificationService
 
 log = logging.getLogger(__name__)
 
@@ -179,9 +179,13 @@ class CpsEndpoints:
                 f"Refused: {result.reason_en}. Ask for a manual check (!verify manual).",
                 status="refused",
             )
-        await self.verification.verify(
-            user_id, "cps", "Carte CPS", national_id=proven.national_id, evidence=evidence
-        )
+        try:
+            await self.verification.verify(
+                user_id, "cps", "Carte CPS", national_id=proven.national_id, evidence=evidence
+            )
+        except NationalIdTaken as taken:
+            return error(409, "national_id_taken", f"Vérification refusée : {taken.message_fr}.",
+                         f"Refused: {taken.message_en}.", status="refused")
         return web.json_response(
             {
                 "status": "verified",

@@ -17,10 +17,16 @@ from aiohttp import web
 
 from bridge.identity.matching import match_account
 from bridge.identity.psc import PscError, ProSanteConnect, pkce_pair, proven_identity
-from bridge.verification import tokens
+from bridge.verification import proofs, tokens
+from bridge.web.ratelimit import RateLimiter, client_ip
 from bridge.web.sealed import Sealer
 from bridge.web.templating import render
-from bridge.verification.service import VerificationService
+from bridge.verification.service import (
+    TAKEN_EN,
+    TAKEN_FR,
+    NationalIdTaken,
+    VerificationService,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +35,8 @@ STATE_PURPOSE = "psc_state"
 START_PATH = "/verification/psc"
 SIGNUP_PATH = "/psc/signup"
 CALLBACK_PATH = "/verification/psc/callback"
-# Signup through PSC: the proven identity waits in a sealed cookie for the signup form.
+# Signup through PSC: the proven identity waits server-side (`verification/proofs.py`); the
+# sealed cookie carries only the id of that single-use proof.
 SIGNUP_COOKIE = "confrere_psc"
 SIGNUP_COOKIE_AGE = 1800
 
@@ -43,13 +50,27 @@ def page(title: str, body_html: str, status: int = 200) -> web.Response:
     return render("notice.html", status=status, title=title, body_html=body_html)
 
 
+def taken_page() -> web.Response:
+    """A second account for an identity that already has one: refused, both languages."""
+    return page("Identité déjà liée à un compte",
+                f"<p>Vérification refusée : {escape(TAKEN_FR, quote=False)}.</p>"
+                f'<p lang="en">Verification refused: {escape(TAKEN_EN, quote=False)}.</p>',
+                status=409)
+
+
 class PscPages:
     def __init__(self, psc: ProSanteConnect, verification: VerificationService,
-                 web_secret: str = "", secure_cookies: bool = False) -> None:
+                 web_secret: str = "", secure_cookies: bool = False, *,
+                 signups_per_ip_per_hour: int = 20, trust_forwarded_for: bool = False) -> None:
         self.psc = psc
         self.verification = verification
         self.sealer = signup_sealer(web_secret) if web_secret else None
         self.secure_cookies = secure_cookies
+        # the signup button is unauthenticated: each press stores an OIDC session, so a
+        # client address may start only so many per hour
+        self.limiter = RateLimiter(web_secret) if web_secret else None
+        self.signups_per_ip_per_hour = signups_per_ip_per_hour
+        self.trust_forwarded_for = trust_forwarded_for
 
     def routes(self) -> list[web.RouteDef]:
         routes = [web.get(START_PATH, self.start), web.get(CALLBACK_PATH, self.callback)]
@@ -59,6 +80,17 @@ class PscPages:
 
     async def signup_start(self, request: web.Request) -> web.Response:
         """The signup page's button: prove the identity first, then fill the form."""
+        assert self.limiter is not None
+        ip = client_ip(request, self.trust_forwarded_for)
+        async with self.verification.db.session() as session:
+            allowed = await self.limiter.allow(session, "psc-signup-ip", ip,
+                                               self.signups_per_ip_per_hour)
+            await session.commit()
+        if not allowed:
+            return page("Trop de demandes", "<p>Trop de connexions Pro Santé Connect depuis "
+                        "votre connexion : réessayez dans une heure.</p>"
+                        '<p lang="en">Too many Pro Santé Connect logins from your address: '
+                        "try again in an hour.</p>", status=429)
         return await self._redirect_to_psc(None, {"flow": "signup"})
 
     async def start(self, request: web.Request) -> web.Response:
@@ -82,14 +114,23 @@ class PscPages:
             return page("Pro Santé Connect indisponible", f"<p>{escape(exc.reason_fr, quote=False)}</p>", 503)
         raise web.HTTPFound(target)
 
-    def _continue_signup(self, proven, info: dict) -> web.Response:
-        """Hand the proven identity to the signup form in a sealed, short-lived cookie."""
+    async def _continue_signup(self, proven, info: dict, claims: dict) -> web.Response:
+        """Record the proven identity as a single-use proof; the browser gets only its id,
+        sealed in a short-lived cookie, and the form spends it with the account's creation."""
         assert self.sealer is not None
-        identity = {"national_id": proven.national_id,
-                    "first_name": str(info.get("given_name", "")),
-                    "last_name": str(info.get("family_name", ""))}
+        holder = await self.verification.holder_of(proven.national_id)
+        if holder is not None:
+            await self.verification.report_conflict(
+                None, "psc", "Pro Santé Connect (inscription)", proven.national_id, holder,
+                {"attempt": "signup", "sub": claims.get("sub")})
+            return taken_page()
+        proof_id = await proofs.record(
+            self.verification.db, "psc", proven.national_id, str(info.get("given_name", "")),
+            str(info.get("family_name", "")), timedelta(seconds=SIGNUP_COOKIE_AGE),
+            {"sub": claims.get("sub"), "acr": claims.get("acr")})
         response = web.Response(status=303, headers={"Location": "/signup"})
-        response.set_cookie(SIGNUP_COOKIE, self.sealer.seal(identity, SIGNUP_COOKIE_AGE),
+        response.set_cookie(SIGNUP_COOKIE, self.sealer.seal({"proof": proof_id},
+                                                            SIGNUP_COOKIE_AGE),
                             max_age=SIGNUP_COOKIE_AGE, path="/", httponly=True, samesite="Lax",
                             secure=self.secure_cookies)
         return response
@@ -118,7 +159,7 @@ class PscPages:
             log.warning("Pro Santé Connect answer refused: %s", exc)
             return page("Vérification impossible", f"<p>{escape(exc.reason_fr, quote=False)}</p>", 400)
         if signup:
-            return self._continue_signup(proven, info)
+            return await self._continue_signup(proven, info, claims)
         account = await self.verification.account(user_id)
         if account is None:
             return page("Compte introuvable", "<p>Aucun compte Confrère pour cette demande.</p>",
@@ -134,8 +175,11 @@ class PscPages:
                         f"<p>La vérification est refusée : {escape(result.reason_fr, quote=False)}.</p>"
                         "<p>Si c'est une erreur, demandez une vérification manuelle au robot "
                         "Confrère : <code>!verifier manuel</code>.</p>", status=403)
-        await self.verification.verify(user_id, "psc", "Pro Santé Connect",
-                                       national_id=proven.national_id, evidence=evidence)
+        try:
+            await self.verification.verify(user_id, "psc", "Pro Santé Connect",
+                                           national_id=proven.national_id, evidence=evidence)
+        except NationalIdTaken:
+            return taken_page()
         return page("Identité vérifiée",
                     "<p>Merci ! Votre identité est vérifiée. Retournez dans votre client Matrix : "
                     "vous pouvez maintenant échanger avec vos confrères vérifiés.</p>")

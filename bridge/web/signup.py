@@ -20,6 +20,8 @@ from bridge.mail.outbox import delivery_state
 from bridge.web.csrf import Csrf
 from bridge.web.ratelimit import client_ip
 from bridge.web.psc import SIGNUP_COOKIE, signup_sealer
+from bridge.verification import proofs
+from bridge.verification.proofs import Proof
 from bridge.web.sealed import Sealer
 from bridge.web.templating import render
 
@@ -38,6 +40,14 @@ REFUSALS = {
 }
 EXPIRED_SESSION = ("Votre demande d'inscription a expiré ou n'a pas été trouvée (les cookies "
                    "sont-ils autorisés ?). Recommencez l'inscription : cela ne prend qu'une minute.")
+
+
+def _shown(proven: Proof | None) -> dict | None:
+    """What the form shows of a PSC-proven identity (the template's names)."""
+    if proven is None:
+        return None
+    return {"national_id": proven.national_id, "first_name": proven.first_name,
+            "last_name": proven.last_name}
 
 
 def redirect(location: str) -> web.Response:
@@ -71,38 +81,42 @@ class SignupPages:
 
     # -- step 1: the form ------------------------------------------------------------------
     async def form(self, request: web.Request) -> web.Response:
-        return self._form(request, {}, {}, {})
+        return self._form(request, {}, {}, {}, proven=await self._proven(request))
 
-    def _proven(self, request: web.Request) -> dict | None:
-        """The identity Pro Santé Connect proved before this form (sealed cookie), if any."""
-        return self.psc_sealer.open(request.cookies.get(SIGNUP_COOKIE))
+    async def _proven(self, request: web.Request) -> Proof | None:
+        """The identity Pro Santé Connect proved before this form, if its single-use proof
+        (named by the sealed cookie) is still unused and unexpired."""
+        sealed = self.psc_sealer.open(request.cookies.get(SIGNUP_COOKIE))
+        return await proofs.usable(self.services.database, sealed.get("proof") if sealed
+                                   else None)
 
     async def submit(self, request: web.Request) -> web.StreamResponse:
         data = dict((await request.post()).items())
-        proven = self._proven(request)
+        proven = await self._proven(request)
         if proven is not None:  # names and number come from PSC, not from the form
-            data.update(first_name=proven["first_name"], last_name=proven["last_name"],
-                        identifier=proven["national_id"][1:])
+            data.update(first_name=proven.first_name, last_name=proven.last_name,
+                        identifier=proven.national_id[1:])
         kept = {k: str(data.get(k, "")) for k in LABELS if k != "password"}
         problem = await self.csrf.check(request, data, "signup")
         if problem:
-            return self._form(request, kept, {"_form": problem}, {}, status=403)
-        result = validate_signup(data)
+            return self._form(request, kept, {"_form": problem}, {}, status=403, proven=proven)
+        result = validate_signup(data, strip_titles=proven is None)
         values = dict(kept, **result.values)
         values.update({k: kept[k] for k in ("accept_terms", "accept_privacy")})
         if result.profile is None:
-            return self._form(request, values, result.errors, result.warnings, status=400)
+            return self._form(request, values, result.errors, result.warnings, status=400,
+                              proven=proven)
         ip = client_ip(request, self.settings.signup.trust_forwarded_for)
-        outcome = await self.enrolment.begin(result.profile, ip,
-                                             proven["national_id"] if proven else None)
+        outcome = await self.enrolment.begin(result.profile, ip, proven)
         if isinstance(outcome, Refusal):
             return self._form(request, values, {"_form": REFUSALS[outcome.reason]},
-                              result.warnings, status=429)
+                              result.warnings, status=429, proven=proven)
         response = redirect("/signup/code")
         self._set_signup_cookie(response, outcome.id, str(data.get("password", "")))
         return response
 
-    def _form(self, request, values, errors, warnings, status=200) -> web.Response:
+    def _form(self, request, values, errors, warnings, status=200,
+              proven: Proof | None = None) -> web.Response:
         conf = self.settings.signup
         consents = [
             ("accept_terms", ("J'accepte les conditions générales d'utilisation "
@@ -115,7 +129,7 @@ class SignupPages:
                             errors=errors, warnings=warnings, labels=LABELS,
                             modes=EXERCISE_MODES, password_policy=PASSWORD_POLICY,
                             consents=consents, psc_enabled=self.services.psc is not None,
-                            psc_identity=self._proven(request))
+                            psc_identity=_shown(proven))
 
     # -- step 2: the code ------------------------------------------------------------------
     async def code_page(self, request: web.Request) -> web.StreamResponse:
@@ -187,7 +201,7 @@ class SignupPages:
             return await self._code(request, pending, {"_form": exc.user_message}, code=code,
                                     status=status)
         await self.enrolment.finish(pending.id, account.user_id)
-        if pending.proven_national_id:  # audit, badge and module cache, as any verification
+        if pending.proven_national_id and pending.proof_id:  # audit, badge, module cache
             await self.services.verification.verify(
                 account.user_id, "psc", "Pro Santé Connect (inscription)",
                 national_id=pending.proven_national_id,

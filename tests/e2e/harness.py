@@ -12,6 +12,7 @@ from pathlib import Path
 from datetime import datetime, timezone
 
 import aiohttp
+from sqlalchemy import select, update
 
 from bridge.accounts.models import Account
 from bridge.config import Settings, load_settings, write_default_config
@@ -126,6 +127,28 @@ class Stack:
         await self.add_account(client.user_id, state="verified" if verified else "unverified",
                                **account)
         return client
+
+    async def free_national_id(self, national_id: str) -> None:
+        """One identity, one account — and this stack is shared by the whole session: a test
+        that proves an identity an earlier test already linked first unlinks it here."""
+        async with self.service.database.session() as session, session.begin():
+            await session.execute(update(Account).where(Account.national_id == national_id)
+                                  .values(national_id=None))
+
+    async def onboarding_dm(self, client: TestClient, timeout: float = 40) -> str:
+        """The conversation the bot itself opens with an account — the only room usable
+        before verification. Asks the welcome worker for it (as after a signup), accepts the
+        bot's invitation and waits for the welcome, so later answers are not mistaken for it."""
+        async with self.service.database.session() as session, session.begin():
+            account = (await session.execute(select(Account).where(
+                Account.user_id == client.user_id))).scalar_one()
+            if account.onboarding_room_id and account.onboarding_room_id in client.client.rooms:
+                return account.onboarding_room_id
+            account.welcome_pending = True
+        self.service.welcome.poke()
+        room_id = await client.accept_invite_from(self.bot_id, timeout)
+        await client.next_message_from(self.bot_id, room_id, 0, timeout)
+        return room_id
 
     async def client(self, prefix: str = "user") -> TestClient:
         user_id, password = await self.register(prefix)

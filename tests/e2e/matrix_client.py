@@ -89,6 +89,24 @@ class TestClient:
         )
         return room_id
 
+    async def accept_invite_from(self, inviter: str, timeout: float = 30) -> str:
+        """Wait for an invitation sent by `inviter`, join it, wait until both are in."""
+        def invited() -> str | None:
+            for room_id, room in self.client.invited_rooms.items():
+                if room.inviter == inviter or inviter in room.users:
+                    return room_id
+            return None
+
+        await self.wait_for(lambda: invited() is not None, timeout,
+                            f"no invitation from {inviter}")
+        room_id = invited()
+        await self.client.join(room_id)
+        await self.wait_for(
+            lambda: inviter in getattr(self.client.rooms.get(room_id), "users", {})
+            and room_id in self.client.rooms and room_id not in self.client.invited_rooms,
+            timeout, f"could not join {room_id}")
+        return room_id
+
     async def wait_for(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while not condition():

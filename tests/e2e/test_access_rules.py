@@ -88,7 +88,7 @@ async def test_unverified_user_is_confined_to_the_bot(stack):
     status, body = await _raw(stack, unverified, "POST", f"/join/{room.room_id}", {})
     assert status == 403 and body["fr.confrere.reason"]["code"] == "not_verified"
     # but the onboarding conversation with the bot works
-    dm = await unverified.open_dm(stack.bot_id)
+    dm = await stack.onboarding_dm(unverified)
     answer = await unverified.ask(dm, stack.bot_id, "!aide")
     assert answer.decrypted and "!verifier" in answer.body
 

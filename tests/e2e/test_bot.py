@@ -15,7 +15,7 @@ pytestmark = __import__("pytest").mark.e2e
 
 
 async def test_help_in_encrypted_dm(stack):
-    alice = await stack.client("alice")
+    alice = await stack.practitioner("alice", verified=True)
     room_id = await alice.open_dm(stack.bot_id)
     answer = await alice.ask(room_id, stack.bot_id, "!aide")
     assert answer.decrypted, "the answer must arrive end-to-end encrypted"
@@ -26,7 +26,7 @@ async def test_help_in_encrypted_dm(stack):
 
 
 async def test_unknown_command_and_plain_text_get_helpful_answers(stack):
-    bob = await stack.client("bob")
+    bob = await stack.practitioner("bob", verified=True)
     room_id = await bob.open_dm(stack.bot_id)
     unknown = await bob.ask(room_id, stack.bot_id, "!aiide")
     assert "Commande inconnue" in unknown.body and "!aide" in unknown.body
@@ -56,7 +56,7 @@ async def test_bot_device_is_cross_signed(stack):
 
 
 async def test_restart_keeps_device_and_still_decrypts(stack):
-    dave = await stack.client("dave")
+    dave = await stack.practitioner("dave", verified=True)
     room_id = await dave.open_dm(stack.bot_id)
     before = await dave.ask(room_id, stack.bot_id, "!aide")
     device_before = stack.service.bot.device_id
@@ -67,7 +67,7 @@ async def test_restart_keeps_device_and_still_decrypts(stack):
 
 
 async def test_bot_declines_non_direct_invites(stack):
-    erin = await stack.client("erin")
+    erin = await stack.practitioner("erin", verified=True)
     response = await erin.client.room_create(
         invite=[stack.bot_id],
         initial_state=[{"type": "m.room.encryption", "state_key": "",
@@ -90,7 +90,7 @@ async def test_bot_declines_non_direct_invites(stack):
 
 async def test_synapse_pushes_transactions_that_are_persisted(stack):
     """Events of the bot's rooms reach the service through appservice transactions."""
-    frank = await stack.client("frank")
+    frank = await stack.practitioner("frank", verified=True)
     room_id = await frank.open_dm(stack.bot_id)
 
     async def stored() -> bool:

@@ -45,10 +45,11 @@ async def command_from_bot(stack, client, room_id: str) -> list[str]:
 
 
 async def camille_asks(stack):
+    await stack.free_national_id("810001045367")
     camille = await stack.practitioner(
         "camille", verified=False, first_name="Camille", last_name="Bernard", declared="10001045367"
     )
-    dm = await camille.open_dm(stack.bot_id)
+    dm = await stack.onboarding_dm(camille)
     return camille, dm, await command_from_bot(stack, camille, dm)
 
 

@@ -51,6 +51,7 @@ async def test_favourites_from_the_bot(stack):
 
 
 async def test_verified_colleague_is_shown_on_confrere(stack):
+    await stack.free_national_id("810000575141")
     faure = await stack.practitioner("faure", verified=True)
     async with stack.service.database.session() as session, session.begin():
         from sqlalchemy import update
@@ -62,6 +63,15 @@ async def test_verified_colleague_is_shown_on_confrere(stack):
     dm = await carol.open_dm(stack.bot_id)
     answer = await carol.ask(dm, stack.bot_id, "!annuaire faure")
     assert "✓ sur Confrère" in answer.body.splitlines()[1]
+
+    # an unverified account searches the same open directory, but is not told who is here
+    newcomer = await stack.practitioner("newcomer", verified=False)
+    onboarding = await stack.onboarding_dm(newcomer)
+    answer = await newcomer.ask(onboarding, stack.bot_id, "!annuaire faure")
+    assert "FAURE" in answer.body.splitlines()[1]
+    assert "sur Confrère" not in answer.body.splitlines()[1]
+    assert faure.user_id not in answer.body and "@" not in answer.body
+    assert "une fois votre identité vérifiée" in answer.body
 
 
 async def _api(stack, path: str, token: str | None) -> tuple[int, dict]:
@@ -112,3 +122,4 @@ async def test_third_party_lookup_through_synapse(stack):
     prefix = stack.settings.appservice.ghost_prefix
     assert users and users[0]["userid"] == f"@{prefix}810000495951:{stack.settings.server_name}"
     assert users[0]["fields"]["national_id"] == "810000495951"
+    assert "on_confrere" not in users[0]["fields"], "Synapse does not say who asks: never said"

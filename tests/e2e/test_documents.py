@@ -28,9 +28,14 @@ CAMILLE = {"first_name": "Camille", "last_name": "Bernard", "declared": "1000104
 RECTO, VERSO, SELFIE = jpeg("red"), jpeg("green"), png("blue")
 
 
-async def onboarding(stack, prefix: str = "doc"):
-    client = await stack.practitioner(prefix, verified=False, **CAMILLE)
-    return client, await client.open_dm(stack.bot_id)
+# Camille Bernard as the national directory sample lists her: an Onfido "clear" links her.
+LISTED = {"first_name": "Camille", "last_name": "Bernard", "declared": "10000100007"}
+
+
+async def onboarding(stack, prefix: str = "doc", account: dict = CAMILLE):
+    await stack.free_national_id("8" + account["declared"])
+    client = await stack.practitioner(prefix, verified=False, **account)
+    return client, await stack.onboarding_dm(client)
 
 
 async def send_image(client, room_id: str, data: bytes, name: str,
@@ -164,7 +169,7 @@ async def test_review_documents_reach_the_admin_room_then_are_deleted_on_approva
 
 
 async def test_onfido_clear_verifies_and_its_webhook_cannot_be_forged_or_replayed(stack, onfido):
-    camille, dm = await onboarding(stack)
+    camille, dm = await onboarding(stack, account=LISTED)
     started = await camille.ask(dm, stack.bot_id, "!verifier passeport")
     assert "passeport" in started.body
     mark = len(camille.messages)
@@ -193,6 +198,8 @@ async def test_onfido_clear_verifies_and_its_webhook_cannot_be_forged_or_replaye
         assert await post(unknown.encode(), sign(unknown.encode(), onfido.webhook_token)) == 404
     actions = [e.action for e in await audit(stack, camille.user_id)]
     assert actions == ["requested", "verified", "documents_deleted"]
+    account = await stack.service.verification.account(camille.user_id)
+    assert account.national_id == "810000100007", "linked to her directory entry (badge)"
 
 
 async def _state_is(stack, user_id: str, wanted: str) -> bool:

@@ -21,8 +21,10 @@ CAMILLE = dict(first_name="Camille", last_name="Bernard", declared="10001045367"
 
 
 async def onboarding(stack, prefix: str, **account):
+    if account.get("declared"):
+        await stack.free_national_id("8" + account["declared"])
     client = await stack.practitioner(prefix, verified=False, **account)
-    room_id = await client.open_dm(stack.bot_id)
+    room_id = await stack.onboarding_dm(client)
     return client, room_id
 
 

@@ -1,14 +1,14 @@
 """Durable dialogs: where each conversation with the bot stands (answers sealed).
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0014
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0009"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
