@@ -18,7 +18,7 @@ from nio import RoomCreateError, RoomCreateResponse, RoomLeaveError, RoomSendErr
 from sqlalchemy import update
 
 from bridge.accounts.models import Account
-from bridge.cps import protocol
+from confrere_cps import protocol
 from bridge.identity.cps import TrustStore
 from bridge.identity.cps_challenge import issue_code
 from tests.cps import pki
