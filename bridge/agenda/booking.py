@@ -3,7 +3,8 @@
 Three guards, from the cheapest: the slot must be in the computed free slots (past, outside
 opening hours, on a holiday or an absence: refused); on PostgreSQL a per-practitioner advisory
 lock serialises concurrent bookings of one agenda (so overlapping slots of different motifs
-cannot both pass the check); and the UNIQUE `active_slot` column makes the database refuse a
+cannot both pass the check), and within one process an asyncio lock per agenda queues the
+attempts instead of letting SQLite writers collide and retry; and the UNIQUE `active_slot` column makes the database refuse a
 second live booking/hold of the same start, whatever the code above did. SQLite serialises
 writers itself; a writer that lost the race retries and then sees the slot taken.
 """
@@ -43,6 +44,13 @@ class HoldLost(SlotTaken):
 After = Callable[[AsyncSession, AgendaBooking], Awaitable[None]]
 
 
+_local_locks: dict[str, asyncio.Lock] = {}
+
+
+def _local_lock(national_id: str) -> asyncio.Lock:
+    return _local_locks.setdefault(national_id, asyncio.Lock())
+
+
 def _lock_key(national_id: str) -> int:
     return int.from_bytes(hashlib.sha256(national_id.encode()).digest()[:8], "big",
                           signed=True)
@@ -61,6 +69,14 @@ async def next_free(db: Database, slot: Slot, now: datetime | None = None,
 async def _take(db: Database, slot: Slot, *, kind: str, hold_until: datetime | None,
                 source: str, hold_id: int | None, now: datetime, after: After | None
                 ) -> AgendaBooking:
+    async with _local_lock(slot.national_id):
+        return await _take_locked(db, slot, kind=kind, hold_until=hold_until, source=source,
+                                  hold_id=hold_id, now=now, after=after)
+
+
+async def _take_locked(db: Database, slot: Slot, *, kind: str, hold_until: datetime | None,
+                       source: str, hold_id: int | None, now: datetime, after: After | None
+                       ) -> AgendaBooking:
     key = slot.key()
     for attempt in range(8):
         try:

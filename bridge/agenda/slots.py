@@ -8,8 +8,10 @@ of March and of October) give the right number of slots. A local time that does 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -63,8 +65,14 @@ def utc(moment: datetime) -> datetime:
     return aware(moment).astimezone(UTC)
 
 
+@lru_cache(maxsize=16)
+def _holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.France(years=year))
+
+
 def is_holiday(day: date) -> bool:
-    return day in holidays.France(years=day.year)
+    """French public holidays (metropolitan list of the `holidays` package)."""
+    return day in _holidays(day.year)
 
 
 def _local(day: date, hhmm: str) -> datetime | None:
@@ -87,6 +95,22 @@ def rule_slots(day: date, rule: AgendaRule, duration: timedelta, national_id: st
         slots.append(Slot(start, start + duration, national_id, rule.place_id, motif_id))
         start += duration
     return slots
+
+
+def _merged(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Disjoint, sorted busy intervals (so each candidate is checked with one bisect)."""
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _overlaps(busy: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> bool:
+    index = bisect_right(busy, (end,)) - 1  # the last interval starting before `end`
+    return index >= 0 and busy[index][1] > start
 
 
 async def free_slots(session: AsyncSession, national_id: str, *, motif_id: int | None = None,
@@ -131,6 +155,7 @@ async def free_slots(session: AsyncSession, national_id: str, *, motif_id: int |
         select(AgendaAbsence).where(AgendaAbsence.national_id == national_id,
                                     AgendaAbsence.ends_at > start,
                                     AgendaAbsence.starts_at < end))]
+    busy = _merged(occupied)
     seen: set[datetime] = set()
     free = []
     for slot in sorted(candidates):
@@ -138,7 +163,7 @@ async def free_slots(session: AsyncSession, national_id: str, *, motif_id: int |
             continue
         if slot.starts_at in seen or is_holiday(slot.local.date()):
             continue
-        if any(s < slot.ends_at and slot.starts_at < e for s, e in occupied):
+        if _overlaps(busy, slot.starts_at, slot.ends_at):
             continue
         seen.add(slot.starts_at)
         free.append(slot)
