@@ -1,12 +1,12 @@
 """Holding and booking a slot: once, whatever happens.
 
 Three guards, from the cheapest: the slot must be in the computed free slots (past, outside
-opening hours, on a holiday or an absence: refused); on PostgreSQL a per-practitioner advisory
-lock serialises concurrent bookings of one agenda (so overlapping slots of different motifs
-cannot both pass the check), and within one process an asyncio lock per agenda queues the
-attempts instead of letting SQLite writers collide and retry; and the UNIQUE `active_slot` column makes the database refuse a
-second live booking/hold of the same start, whatever the code above did. SQLite serialises
-writers itself; a writer that lost the race retries and then sees the slot taken.
+opening hours, on a holiday or an absence: refused); bookings of one agenda are serialised —
+an asyncio lock per agenda within the process, and on PostgreSQL a per-practitioner advisory
+lock across processes — so overlapping slots of different motifs cannot both pass the check;
+and the UNIQUE `active_slot` column makes the database refuse a second live booking/hold of
+the same start, whatever the code above did. A SQLite writer that lost a race between
+processes retries and then sees the slot taken.
 """
 
 from __future__ import annotations

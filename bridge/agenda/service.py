@@ -73,7 +73,8 @@ async def add_absence(db: Database, national_id: str, starts: datetime, ends: da
     if aware(ends) <= aware(starts):
         raise ValueError("Une absence finit après son début.")
     async with db.session() as session, session.begin():
-        session.add(AgendaAbsence(national_id=national_id, starts_at=utc(starts), ends_at=utc(ends)))
+        session.add(AgendaAbsence(national_id=national_id, starts_at=utc(starts),
+                                  ends_at=utc(ends)))
 
 
 async def publish_slot(db: Database, national_id: str, starts: datetime, ends: datetime,

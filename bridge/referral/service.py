@@ -189,7 +189,8 @@ def colleague_message(booked_slot: Slot, patient: Patient, message: str, referre
         f"Mobile : {patient.mobile}. E-mail : {patient.email}.",
         "Déjà patient(e) : " + ("oui" if patient.already_patient else "non") + ".",
         f"Message : {message or '—'}",
-        f"Documents : {len(documents)} (envoyés ci-dessous)." if documents else "Documents : aucun.",
+        f"Documents : {len(documents)} (envoyés ci-dessous)." if documents
+        else "Documents : aucun.",
     ]
     return "\n".join(lines), "<br>".join(escape(line) for line in lines)
 

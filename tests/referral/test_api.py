@@ -13,7 +13,6 @@ import aiohttp
 import pytest
 
 from bridge.agenda import booking
-from bridge.agenda.slots import PARIS
 from bridge.integrator_api.fhir import parse_slot_id
 from bridge.integrator_api.tokens import create_token
 from tests.referral.agenda_fixture import COLLEAGUE, make_agenda
