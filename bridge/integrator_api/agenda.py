@@ -30,6 +30,7 @@ from bridge.referral.models import Referral
 from bridge.referral.service import ReferralService
 from bridge.storage.database import Database
 from bridge.storage.models import utcnow
+from bridge.webhooks.outbox import configure_webhook
 
 PREFIX = "/api/v1/fhir"
 MAX_BODY = 64 * 1024
@@ -54,9 +55,12 @@ def _when(text: str | None, default: datetime) -> datetime:
 
 
 class AgendaAPI:
-    def __init__(self, database: Database, referrals: ReferralService) -> None:
+    def __init__(self, database: Database, referrals: ReferralService,
+                 sealing_key: str = "", allow_http_webhooks: bool = False) -> None:
         self.db = database
         self.referrals = referrals
+        self.sealing_key = sealing_key
+        self.allow_http = allow_http_webhooks  # tests and development receivers only
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -67,7 +71,26 @@ class AgendaAPI:
             web.get(PREFIX + "/Appointment", self.appointments),
             web.post(PREFIX + "/Appointment", self.book),
             web.delete(PREFIX + "/Appointment/{id}", self.cancel),
+            web.put("/api/v1/webhook", self.webhook),
         ]
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """Declare where appointment events go; answers the HMAC secret once."""
+        body = await self._body(request)
+        if isinstance(body, web.Response):
+            return body
+        national_id, url = body.get("practitioner"), body.get("url")
+        schemes = ("https://", "http://") if self.allow_http else ("https://",)
+        if not isinstance(national_id, str) or not (
+                url is None or (isinstance(url, str) and url.startswith(schemes)
+                                and 10 <= len(url) <= 500 and " " not in url)):
+            return _bad("practitioner (identifiant national) et url https:// (ou null pour "
+                        "supprimer).", "practitioner and an https:// url (or null).")
+        if isinstance(token := await self._scoped(request, national_id), web.Response):
+            return token
+        secret = await configure_webhook(self.db, self.sealing_key, national_id, url)
+        return web.json_response({"practitioner": national_id, "url": url, "secret": secret,
+                                  "signature": "v1=HMAC-SHA256(secret, id.timestamp.body)"})
 
     # -- authorisation --------------------------------------------------------------------
     async def _token(self, request: web.Request) -> ApiToken | web.Response:

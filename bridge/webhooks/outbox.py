@@ -83,3 +83,21 @@ class WebhookWorker(DeliveryWorker):
 
     def blank(self) -> dict:
         return {"sealed_body": ""}
+
+
+async def configure_webhook(db: Database, sealing_key: str, national_id: str,
+                            url: str | None) -> str | None:
+    """Set (or, with None, remove) a practitioner's webhook URL; returns the new HMAC secret,
+    shown once to the integrator and kept sealed here (it must be readable to sign)."""
+    import secrets as _secrets
+
+    secret = _secrets.token_urlsafe(32) if url else None
+    async with db.session() as session, session.begin():
+        profile = await session.get(AgendaProfile, national_id)
+        if profile is None:
+            profile = AgendaProfile(national_id=national_id, accepts_new_patients=True)
+            session.add(profile)
+        profile.webhook_url = url
+        profile.webhook_secret_sealed = (SealedBox(sealing_key, SECRET_PURPOSE).seal(
+            secret.encode()) if secret else None)
+    return secret

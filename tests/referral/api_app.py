@@ -18,7 +18,8 @@ class ApiServer:
         self.referrals = ReferralService(database, sealing_key)
         app = web.Application(client_max_size=2 * 1024 * 1024)
         app.add_routes(IntegratorAPI(database, DirectoryService(directory_root, database),
-                                     agenda=AgendaAPI(database, self.referrals)).routes())
+                                     agenda=AgendaAPI(database, self.referrals, sealing_key,
+                                                        allow_http_webhooks=True)).routes())
         self.app = app
         self.port = free_port()
         self._runner: web.AppRunner | None = None

@@ -18,6 +18,7 @@ from bridge.integrator_api.tokens import create_token
 from tests.referral.agenda_fixture import COLLEAGUE, make_agenda
 from tests.referral.api_app import ApiServer
 from tests.referral.test_referral import KEY
+from tests.security.canaries import plant
 
 PATIENT = {
     "resourceType": "Patient", "name": [{"family": "Durand", "given": ["Camille"],
@@ -105,6 +106,13 @@ async def test_publish_search_book_list_cancel_and_scopes(database, tmp_path):
         assert (await call(http, "DELETE", f"{api.base}/fhir/Appointment/{booked['id']}",
                            mine))[0] == 409
         assert (await free(http, api, mine))[0]["id"] == slots[0]["id"], "freed again"
+        # The integrator declares its webhook; the secret comes back once, sealed here.
+        hook = {"practitioner": COLLEAGUE, "url": "https://logiciel.example/hook"}
+        assert (await call(http, "PUT", f"{api.base}/webhook", other, hook))[0] == 403
+        assert (await call(http, "PUT", f"{api.base}/webhook", mine,
+                           {**hook, "url": "ftp://x"}))[0] == 400
+        status, declared = await call(http, "PUT", f"{api.base}/webhook", mine, hook)
+        assert status == 200 and len(plant(declared["secret"])) >= 40
 
 
 async def test_two_hundred_mixed_api_and_dialog_attempts_book_once(database, tmp_path):
