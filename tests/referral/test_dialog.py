@@ -178,3 +178,20 @@ async def test_a_restart_carries_on_with_the_hold(database, clock):
     await restarted.say("aucun")
     await restarted.say("non")
     assert "Rendez-vous réservé" in await restarted.say("confirmer")
+
+
+async def test_an_abandoned_dialog_expires_and_releases_its_hold(database, clock):
+    agenda = await make_agenda(database)
+    talk = Talk(database, clock, agenda, [])
+    await talk.start()
+    for answer in ("1", "1", "1", "Mme"):
+        await talk.say(answer)
+    assert len(await holds(database)) == 1
+    told: list[str] = []
+
+    async def notify(room_id, text):
+        told.append(text)
+
+    clock.now += timedelta(minutes=31)
+    assert await talk.engine.expire_due(notify) == 1
+    assert await holds(database) == [] and "interrompue" in told[0]
