@@ -180,7 +180,9 @@ def cmd_api_token(args: argparse.Namespace, settings: Settings) -> int:
         try:
             await database.migrate()
             if args.token_verb == "create":
-                token = await create_token(database, args.name)
+                scope = ("practitioner", args.practitioner) if args.practitioner else \
+                    ("organisation", args.organisation) if args.organisation else ("all", None)
+                token = await create_token(database, args.name, *scope)
                 print(f"Jeton pour « {args.name} » (affiché une seule fois) :\n{token}")
                 return 0
             count = await revoke_token(database, args.name)
@@ -230,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
                        ("revoke", "revoke every token of this integrator")):
         sub = tokens.add_parser(verb, help=text)
         sub.add_argument("name", help="integrator name, e.g. 'logiciel-cabinet-x'")
+        if verb == "create":
+            scope = sub.add_mutually_exclusive_group()
+            scope.add_argument("--practitioner", metavar="ID",
+                               help="agenda access for this national id only")
+            scope.add_argument("--organisation", metavar="ORG",
+                               help="agenda access for this organisation's practitioners")
         sub.set_defaults(func=cmd_api_token)
     try:
         from bridge.directory import cli as directory_cli

@@ -270,6 +270,33 @@ class DirectorySettings:
 
 
 @dataclass(frozen=True)
+class ReferralSettings:
+    """Referral (adressage): holds, retention of patient details, reminders, the feed."""
+
+    hold_minutes: int = 10
+    retention_days: int = 90  # patient details purged this long after the appointment
+    reminder_hours_before: int = 24
+    slots_per_page: int = 5
+    max_document_mb: int = 50
+    webhook_retry_max_seconds: float = 600
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    """Patient SMS through a provider's HTTP API; empty `provider_url`: the dev sink."""
+
+    provider_url: str = ""
+    api_token: str = ""
+    sender: str = "Confrere"
+    timeout_seconds: float = 10
+    retry_max_seconds: float = 600
+
+    @property
+    def dev_sink(self) -> bool:
+        return not self.provider_url
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     secrets: Secrets
@@ -289,6 +316,8 @@ class Settings:
     signup: SignupSettings = field(default_factory=SignupSettings)
     onfido: OnfidoSettings = field(default_factory=OnfidoSettings)
     directory: DirectorySettings = field(default_factory=DirectorySettings)
+    referral: ReferralSettings = field(default_factory=ReferralSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
 
     @property
     def bot_user_id(self) -> str:
@@ -340,6 +369,8 @@ _SECTIONS = {
     "signup": SignupSettings,
     "onfido": OnfidoSettings,
     "directory": DirectorySettings,
+    "referral": ReferralSettings,
+    "sms": SmsSettings,
 }
 
 

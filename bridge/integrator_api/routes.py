@@ -27,12 +27,17 @@ def error(status: int, code: str, fr: str, en: str) -> web.Response:
 
 
 class IntegratorAPI:
-    def __init__(self, database: Database, directory: DirectoryService) -> None:
+    """Directory routes; plus the FHIR agenda routes when `agenda` (an `AgendaAPI` from
+    `bridge/integrator_api/agenda.py`) is given."""
+
+    def __init__(self, database: Database, directory: DirectoryService,
+                 agenda=None) -> None:
         self.db = database
         self.directory = directory
+        self.agenda = agenda
 
     def routes(self) -> list[web.RouteDef]:
-        return [
+        return (self.agenda.routes() if self.agenda is not None else []) + [
             web.get(PREFIX + "/openapi.json", self.openapi),
             web.get(PREFIX + "/directory/search", self.search),
             web.get(PREFIX + "/directory/practitioners/{national_id}", self.practitioner),
