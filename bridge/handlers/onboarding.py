@@ -102,11 +102,17 @@ class WelcomeWorker(PollingWorker):
 
     async def _advance(self, bot: Any, account: Account) -> None:
         if account.onboarding_room_id is None:
-            room_id = await bot.open_direct_conversation(account.user_id)
-            await self._store(account.id, onboarding_room_id=room_id)
+            async def record(room_id: str) -> None:
+                await self._store(account.id, onboarding_room_id=room_id)
+
+            room_id = await bot.open_direct_conversation(account.user_id, before_invite=record)
             log.info("onboarding conversation %s opened for %s", room_id, account.user_id)
             return
         room = bot.client.rooms.get(account.onboarding_room_id)
+        if room is not None and account.user_id not in room.users \
+                and await bot.never_invited(room.room_id, account.user_id):
+            await bot.invite_direct(room.room_id, account.user_id)  # recorded, never sent
+            return
         if room is None or account.user_id not in room.users \
                 or account.user_id in room.invited_users:
             return  # not joined yet: the welcome waits for their device

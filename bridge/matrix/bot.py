@@ -22,6 +22,7 @@ from nio import (
     MatrixRoom,
     MegolmEvent,
     RoomCreateResponse,
+    RoomPutStateResponse,
     RoomEncryptedFile,
     RoomEncryptedImage,
     RoomMessageFile,
@@ -189,12 +190,16 @@ class Bot:
             raise RuntimeError(f"could not create room: {getattr(response, 'message', response)}")
         return response.room_id
 
-    async def open_direct_conversation(self, user_id: str) -> str:
+    async def open_direct_conversation(
+            self, user_id: str,
+            before_invite: Callable[[str], Awaitable[None]] | None = None) -> str:
         """Create an encrypted direct conversation inviting `user_id`; returns the room id.
 
         Private preset (not "trusted": it would give the invitee full power) and power levels
         that leave the security of the room to the bot: the practitioner may talk, nothing
-        else (no invitation, no setting, no change of rights)."""
+        else (no invitation, no setting, no change of rights). `before_invite` runs between
+        the creation and the invitation: the onboarding conversation is recorded there, so
+        the access rules know it before the practitioner can possibly join it."""
         assert self.client is not None
         locked = {event_type: 100 for event_type in (
             "m.room.encryption", "m.room.power_levels", "m.room.join_rules",
@@ -202,7 +207,8 @@ class Bot:
             "m.room.avatar", "m.room.canonical_alias", "m.room.tombstone",
             "m.room.server_acl", "m.room.pinned_events")}
         response = await self.client.room_create(
-            is_direct=True, invite=[user_id], preset=RoomPreset.private_chat,
+            is_direct=True, invite=[] if before_invite else [user_id],
+            preset=RoomPreset.private_chat,
             initial_state=[{"type": "m.room.encryption", "state_key": "",
                             "content": {"algorithm": "m.megolm.v1.aes-sha2"}}],
             power_level_override={  # no "users": the bot, creator, keeps its power
@@ -213,7 +219,26 @@ class Bot:
         )
         if not isinstance(response, RoomCreateResponse):
             raise RuntimeError(f"room creation failed: {getattr(response, 'status_code', '')}")
+        if before_invite is not None:
+            await before_invite(response.room_id)
+            await self.invite_direct(response.room_id, user_id)
         return response.room_id
+
+    async def invite_direct(self, room_id: str, user_id: str) -> None:
+        """An invitation marked direct, as createRoom's `is_direct` sends it."""
+        assert self.client is not None
+        invited = await self.client.room_put_state(
+            room_id, "m.room.member", {"membership": "invite", "is_direct": True},
+            state_key=user_id)
+        if not isinstance(invited, RoomPutStateResponse):
+            raise RuntimeError(f"invitation failed: {getattr(invited, 'status_code', '')}")
+
+    async def never_invited(self, room_id: str, user_id: str) -> bool:
+        """True when `user_id` has no membership at all in the room (an invitation that was
+        recorded but never sent), as opposed to having left or declined."""
+        assert self.client is not None
+        response = await self.client.room_get_state_event(room_id, "m.room.member", user_id)
+        return getattr(response, "status_code", None) == "M_NOT_FOUND"
 
     async def _login_once(self, http: aiohttp.ClientSession) -> dict[str, str]:
         """Appservice login for the sender user: no password, one device for good."""
