@@ -265,13 +265,19 @@ async def test_account_not_verified_is_refused(stack, walk, state):
 
 
 @e2e
-@pytest.mark.rule("sso.verified_only")
-async def test_two_verified_accounts_on_one_identifier_fail_closed(stack, walk):
+@pytest.mark.rule("national_id_one_account")
+async def test_one_identifier_never_logs_into_two_accounts(stack, walk):
+    """A second account on the same national id cannot exist (unique index), so a PSC login
+    can only ever open the one account linked to it."""
+    from sqlalchemy.exc import IntegrityError
+
     national_id = sso_flow.new_national_id()
-    await sso_flow.sso_account(stack, "pscdup", national_id)
-    await sso_flow.sso_account(stack, "pscdup", national_id)
-    status, location, body = await walk.login(national_id)
-    assert status == 409 and token_in(location, body) is None
+    first = await sso_flow.sso_account(stack, "pscdup", national_id)
+    with pytest.raises(IntegrityError):
+        await sso_flow.sso_account(stack, "pscdup", national_id)
+    status, answer = await _exchange(stack, await _token_for(stack, walk, national_id))
+    assert status == 200 and answer["user_id"] == first
+    plant(answer["access_token"])
 
 
 # -- Synapse's login token -----------------------------------------------------------------------
