@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from bridge.accounts.states import Method
 from bridge.commands import Command, CommandContext, CommandRouter
 from bridge.verification.effects import ADMIN_ROOM_KEY
 from bridge.identity.directory_link import link_declared
@@ -54,7 +55,7 @@ async def admin(ctx: CommandContext) -> None:
             note = await approve(ctx, target)
             done = "approuvée"
         elif verb in ("refuser", "refuse"):
-            await verification.refuse(target, "manual", ctx.sender, reason)
+            await verification.refuse(target, Method.MANUAL, ctx.sender, reason)
             done = "refusée"
         else:
             await verification.revoke(target, ctx.sender, reason)
@@ -76,7 +77,7 @@ async def approve(ctx: CommandContext, target: str) -> str:
     if account is None:
         raise NoAccount(target)
     link = await link_declared(ctx.services.directory, account)
-    await ctx.services.verification.verify(target, "manual", ctx.sender,
+    await ctx.services.verification.verify(target, Method.MANUAL, ctx.sender,
                                            national_id=link.national_id)
     if link.national_id is None:
         return (f"\nPas de lien avec l'annuaire ({link.reason_fr}) : le nom affiché sera celui "

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
+from bridge.accounts.states import State
 from bridge.commands import Command, CommandContext, CommandRouter
 from bridge.directory.membership import verified_members
 from bridge.directory.service import UnknownPractitioner
@@ -33,7 +34,7 @@ async def members_for(ctx: CommandContext, national_ids: list[str]) -> dict[str,
     """Who among these is on Confrère — told only to verified practitioners (None otherwise):
     the directory is open data, membership and Matrix ids are not."""
     state = await ctx.services.verification.state_for_rules(ctx.sender)
-    if state["verification"] != "verified" and not state["administrator"]:
+    if state["verification"] != State.VERIFIED and not state["administrator"]:
         return None
     return await verified_members(ctx.services.database, national_ids)
 

@@ -16,6 +16,7 @@ from typing import Any
 from nio import JoinedMembersResponse, RoomMemberEvent, RoomSendResponse
 from sqlalchemy import select, update
 
+from bridge.accounts.states import State
 from bridge.accounts.models import Account
 from bridge.background import PollingWorker
 from bridge.storage.models import utcnow
@@ -114,7 +115,7 @@ class WelcomeWorker(PollingWorker):
             return
         response = await bot.client.room_send(
             account.onboarding_room_id, "m.room.message",
-            welcome_content(account.first_name, account.verification_state == "verified"),
+            welcome_content(account.first_name, account.verification_state == State.VERIFIED),
             tx_id=f"confrere-welcome-{account.id}", ignore_unverified_devices=True)
         if not isinstance(response, RoomSendResponse):
             raise RuntimeError(f"send failed: {getattr(response, 'status_code', '')}")  # noqa: TRY004
@@ -149,7 +150,7 @@ async def on_bot_invited(services: Any, inviter: str, room_id: str) -> bool:
     administrators. Anyone else keeps the one conversation the bot opened with them
     (`Account.onboarding_room_id`): it is reopened or re-offered, and they are told so."""
     state = await services.verification.state_for_rules(inviter)
-    if state["verification"] == "verified" or state["administrator"]:
+    if state["verification"] == State.VERIFIED or state["administrator"]:
         return True
     account = await services.verification.account(inviter)
     if account is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bridge.accounts.states import Method, State
 from bridge.commands import Command, CommandContext, CommandRouter
 from bridge.identity.cps_challenge import issue_code
 from bridge.handlers import documents
@@ -43,7 +44,7 @@ async def verify(ctx: CommandContext) -> None:
     if argument in ("statut", "status"):
         await ctx.reply(f"Votre identité est {STATE_FR.get(account.verification_state, '?')}.")
         return
-    if account.verification_state == "verified":
+    if account.verification_state == State.VERIFIED:
         await ctx.reply("Votre identité est déjà vérifiée : vous pouvez échanger avec vos "
                         "confrères.\n(Your identity is already verified.)")
         return
@@ -51,12 +52,12 @@ async def verify(ctx: CommandContext) -> None:
         await documents.start(ctx, DOCUMENT_ARGUMENTS[argument])
         return
     if argument in ("manuel", "manual"):
-        if account.verification_state == "pending":
+        if account.verification_state == State.PENDING:
             await ctx.reply("Votre demande de vérification est déjà en cours d'examen ; "
                             "je vous préviendrai ici dès qu'elle sera traitée.")
             return
         try:
-            await verification.request(ctx.sender, "manual")
+            await verification.request(ctx.sender, Method.MANUAL)
         except NoAccount:
             await ctx.reply(NO_ACCOUNT_FR)
             return

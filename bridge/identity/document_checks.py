@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from bridge.accounts.states import Method, State
 from bridge.identity.documents import (
     MB,
     STEPS,
@@ -125,7 +126,7 @@ class DocumentChecks:
             try:
                 applicant_id, document_ids = await self._send_to_onfido(check)
                 # pending before the check exists, so that its result can never come first
-                await self.verification.request(check.user_id, "onfido", {
+                await self.verification.request(check.user_id, Method.ONFIDO, {
                     **evidence, "provider": "onfido", "onfido_applicant": applicant_id})
                 created = await self.onfido.client.create_check(applicant_id, document_ids)
             except OnfidoError as exc:
@@ -139,7 +140,7 @@ class DocumentChecks:
                                    check_status="in_progress", submitted_at=utcnow())
                 return "onfido"
         await self._update(check.id, step="submitted", provider="review", submitted_at=utcnow())
-        await self.verification.request(check.user_id, "manual", {**evidence, "provider": "review"})
+        await self.verification.request(check.user_id, Method.MANUAL, {**evidence, "provider": "review"})
         await self.post_to_administrators(check.id, "Documents d'identité à examiner.")
         return "review"
 
@@ -257,7 +258,7 @@ class DocumentChecks:
             if link.national_id is not None:
                 try:
                     await self.verification.verify(
-                        check.user_id, "onfido", "onfido", national_id=link.national_id,
+                        check.user_id, Method.ONFIDO, "onfido", national_id=link.national_id,
                         evidence={"document_check": check.id, "onfido_check": outcome.check_id,
                                   "result": "clear", "national_id": link.national_id,
                                   "documents": await self.store.summary(check.id)})
@@ -276,7 +277,7 @@ class DocumentChecks:
     # -- after the decision -----------------------------------------------------------------
     async def on_decision(self, decision: Decision) -> None:
         """A decision was made: delete this practitioner's photos, keep their hashes in audit."""
-        if decision.state not in ("verified", "refused", "revoked"):
+        if decision.state not in (State.VERIFIED, State.REFUSED, State.REVOKED):
             return
         async with self.db.session() as session:
             checks = (await session.execute(select(DocumentCheck.id).where(

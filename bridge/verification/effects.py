@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
+from bridge.accounts.states import State
 from bridge.verification.badge import fallback_badge, unverified_name
 from bridge.verification.service import TAKEN_EN, Decision, VerificationService
 
@@ -73,13 +74,13 @@ class VerificationEffects:
     async def set_badge(self, decision: Decision) -> None:
         """Verified: "Dr Prénom NOM — Spécialité, Ville" from the directory, or the names.
         Revoked: the badge is removed and the name says so ("Prénom NOM (non vérifié)")."""
-        if decision.state not in ("verified", "revoked"):
+        if decision.state not in (State.VERIFIED, State.REVOKED):
             return
         account = await self.verification.account(decision.user_id)
         if account is None or account.verification_state != decision.state:
             return  # a later decision already changed the state: its own follow-up names it
         name = None
-        if decision.state == "revoked":
+        if decision.state == State.REVOKED:
             name = unverified_name(account.first_name, account.last_name)
         elif self.display_name_for is not None and account.national_id:
             name = await self.display_name_for(account.national_id)
@@ -104,12 +105,12 @@ class VerificationEffects:
         await self.bot.send_text(account.onboarding_room_id, text)
 
     async def tell_administrators(self, decision: Decision) -> None:
-        if decision.state not in ("pending", "conflict"):
+        if decision.state not in (State.PENDING, State.CONFLICT):
             return
         room_id = await self.verification.get_value(ADMIN_ROOM_KEY)
         if not room_id:
             return
-        if decision.state == "pending":
+        if decision.state == State.PENDING:
             text = (f"Nouvelle demande de vérification ({decision.method}) de "
                     f"{decision.user_id}. Voir : !admin verifications")
         else:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import DateTime, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bridge.accounts.states import State
 from bridge.background import PollingWorker
 from bridge.storage.models import Base, utcnow
 
@@ -80,7 +81,7 @@ class FollowUpWorker(PollingWorker):
                 listener = listeners.get(row.listener)
                 if due_at > now or listener is None:
                     continue
-                decision = Decision(row.user_id, row.state, row.method, row.actor, row.reason,
+                decision = Decision(row.user_id, State(row.state), row.method, row.actor, row.reason,
                                     row.national_id)
                 try:
                     await listener(decision)

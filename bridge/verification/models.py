@@ -9,9 +9,8 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bridge.accounts.states import State
 from bridge.storage.models import Base, utcnow
-
-METHODS = ("psc", "cps", "manual", "onfido")
 
 
 class VerificationRequest(Base):
@@ -23,7 +22,7 @@ class VerificationRequest(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[str] = mapped_column(String(255), index=True)
     method: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=State.PENDING.value)
     evidence: Mapped[dict] = mapped_column(JSON, default=dict)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(255), nullable=True)

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bridge.accounts.models import Account
+from bridge.accounts.states import Method, State
 from bridge.storage.database import Database
 from bridge.verification.models import AuditEntry, ServiceValue, VerificationRequest
 
@@ -56,7 +57,7 @@ class NationalIdTaken(Exception):
 @dataclass(frozen=True)
 class Decision:
     user_id: str
-    state: str  # pending | verified | refused | revoked | conflict (national id taken)
+    state: State  # CONFLICT: the national identifier belongs to another account
     method: str | None
     actor: str
     reason: str | None = None
@@ -86,7 +87,7 @@ class VerificationService:
         rooms = [account.onboarding_room_id] if account and account.onboarding_room_id else []
         return {
             "user_id": user_id,
-            "verification": account.verification_state if account else "unverified",
+            "verification": account.verification_state if account else State.UNVERIFIED,
             "onboarding_rooms": rooms,
             "administrator": user_id in self.administrators,
         }
@@ -113,16 +114,16 @@ class VerificationService:
         """Open a pending request (manual review, document check); returns its id."""
         async with self.db.session() as session, session.begin():
             account = await self._account_for_update(session, user_id)
-            if account.verification_state != "verified":
-                account.verification_state = "pending"
-            request = VerificationRequest(user_id=user_id, method=method, status="pending",
+            if account.verification_state != State.VERIFIED:
+                account.verification_state = State.PENDING
+            request = VerificationRequest(user_id=user_id, method=method, status=State.PENDING,
                                           evidence=evidence or {})
             session.add(request)
             session.add(AuditEntry(user_id=user_id, action="requested", method=method,
                                    actor=user_id, evidence_sha256=evidence_digest(evidence)))
             await session.flush()
             request_id = request.id
-        await self._announce(Decision(user_id, "pending", method, user_id))
+        await self._announce(Decision(user_id, State.PENDING, method, user_id))
         return request_id
 
     async def verify(self, user_id: str, method: str, actor: str, *,
@@ -137,14 +138,15 @@ class VerificationService:
         try:
             async with self.db.session() as session, session.begin():
                 account = await self._account_for_update(session, user_id)
-                account.verification_state = "verified"
+                account.verification_state = State.VERIFIED
                 if national_id:
                     account.national_id = national_id
-                await self._close_pending(session, user_id, "verified", actor, None, method,
+                await self._close_pending(session, user_id, State.VERIFIED, actor, None, method,
                                           evidence)
                 session.add(AuditEntry(user_id=user_id, action="verified", method=method,
                                        actor=actor, evidence_sha256=evidence_digest(evidence)))
-                decision = Decision(user_id, "verified", method, actor, None, account.national_id)
+                decision = Decision(user_id, State.VERIFIED, method, actor, None,
+                                    account.national_id)
         except IntegrityError:
             holder = await self.holder_of(national_id or "") or "?"
             await self.report_conflict(user_id, method, actor, national_id or "", holder)
@@ -162,14 +164,14 @@ class VerificationService:
         evidence = {"national_id": national_id, "holder": holder, **(attempt or {})}
         async with self.db.session() as session, session.begin():
             session.add(VerificationRequest(
-                user_id=user_id or holder, method=method or "psc", status="conflict",
+                user_id=user_id or holder, method=method or Method.PSC, status=State.CONFLICT,
                 evidence=evidence, reason=TAKEN_FR, decided_by="confrere",
                 decided_at=datetime.now(timezone.utc)))
             session.add(AuditEntry(user_id=user_id or holder, action="duplicate_refused",
                                    method=method, actor=actor, reason=TAKEN_FR,
                                    evidence_sha256=evidence_digest(evidence)))
         log.warning("a verification of a national id already linked to %s was refused", holder)
-        await self._announce(Decision(user_id or "", "conflict", method, actor, TAKEN_FR,
+        await self._announce(Decision(user_id or "", State.CONFLICT, method, actor, TAKEN_FR,
                                       national_id))
 
     async def conflicts(self, days: int = 30) -> list[VerificationRequest]:
@@ -177,7 +179,7 @@ class VerificationService:
         since = datetime.now(timezone.utc) - timedelta(days=days)
         async with self.db.session() as session:
             return list((await session.execute(
-                select(VerificationRequest).where(VerificationRequest.status == "conflict",
+                select(VerificationRequest).where(VerificationRequest.status == State.CONFLICT,
                                                   VerificationRequest.created_at >= since)
                 .order_by(VerificationRequest.id.desc()))).scalars().all())
 
@@ -185,28 +187,29 @@ class VerificationService:
                      evidence: dict | None = None) -> Decision:
         async with self.db.session() as session, session.begin():
             account = await self._account_for_update(session, user_id)
-            if account.verification_state != "verified":
-                account.verification_state = "refused"
-            await self._close_pending(session, user_id, "refused", actor, reason, method, evidence)
+            if account.verification_state != State.VERIFIED:
+                account.verification_state = State.REFUSED
+            await self._close_pending(session, user_id, State.REFUSED, actor, reason, method,
+                                      evidence)
             session.add(AuditEntry(user_id=user_id, action="refused", method=method, actor=actor,
                                    reason=reason, evidence_sha256=evidence_digest(evidence)))
-        decision = Decision(user_id, "refused", method, actor, reason)
+        decision = Decision(user_id, State.REFUSED, method, actor, reason)
         await self._announce(decision)
         return decision
 
     async def revoke(self, user_id: str, actor: str, reason: str) -> Decision:
         async with self.db.session() as session, session.begin():
             account = await self._account_for_update(session, user_id)
-            account.verification_state = "revoked"
+            account.verification_state = State.REVOKED
             session.add(AuditEntry(user_id=user_id, action="revoked", actor=actor, reason=reason))
-        decision = Decision(user_id, "revoked", None, actor, reason)
+        decision = Decision(user_id, State.REVOKED, None, actor, reason)
         await self._announce(decision)
         return decision
 
     async def pending(self) -> list[VerificationRequest]:
         async with self.db.session() as session:
             return list((await session.execute(
-                select(VerificationRequest).where(VerificationRequest.status == "pending")
+                select(VerificationRequest).where(VerificationRequest.status == State.PENDING)
                 .order_by(VerificationRequest.created_at))).scalars().all())
 
     async def audit(self, user_id: str) -> list[AuditEntry]:
@@ -242,7 +245,7 @@ class VerificationService:
         now = datetime.now(timezone.utc)
         pending = (await session.execute(select(VerificationRequest).where(
             VerificationRequest.user_id == user_id,
-            VerificationRequest.status == "pending"))).scalars().all()
+            VerificationRequest.status == State.PENDING))).scalars().all()
         if not pending and method:
             pending = [VerificationRequest(user_id=user_id, method=method, evidence=evidence or {})]
             session.add(pending[0])

@@ -15,6 +15,7 @@ from html import escape
 
 from aiohttp import web
 
+from bridge.accounts.states import Method
 from bridge.identity.matching import match_account
 from bridge.identity.psc import PscError, ProSanteConnect, pkce_pair, proven_identity
 from bridge.verification import proofs, tokens
@@ -121,7 +122,7 @@ class PscPages:
         holder = await self.verification.holder_of(proven.national_id)
         if holder is not None:
             await self.verification.report_conflict(
-                None, "psc", "Pro Santé Connect (inscription)", proven.national_id, holder,
+                None, Method.PSC, "Pro Santé Connect (inscription)", proven.national_id, holder,
                 {"attempt": "signup", "sub": claims.get("sub")})
             return taken_page()
         proof_id = await proofs.record(
@@ -169,14 +170,14 @@ class PscPages:
         result = match_account(account.first_name, account.last_name,
                                account.declared_identifier, proven)
         if not result.ok:
-            await self.verification.refuse(user_id, "psc", "Pro Santé Connect", result.reason_fr,
+            await self.verification.refuse(user_id, Method.PSC, "Pro Santé Connect", result.reason_fr,
                                            evidence=evidence)
             return page("Identité non confirmée",
                         f"<p>La vérification est refusée : {escape(result.reason_fr, quote=False)}.</p>"
                         "<p>Si c'est une erreur, demandez une vérification manuelle au robot "
                         "Confrère : <code>!verifier manuel</code>.</p>", status=403)
         try:
-            await self.verification.verify(user_id, "psc", "Pro Santé Connect",
+            await self.verification.verify(user_id, Method.PSC, "Pro Santé Connect",
                                            national_id=proven.national_id, evidence=evidence)
         except NationalIdTaken:
             return taken_page()
