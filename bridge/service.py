@@ -26,10 +26,10 @@ from bridge.handlers.onboarding import WelcomeWorker, on_bot_invited
 from bridge.mail.outbox import OutboxWorker
 from bridge.mail.runtime import MailRuntime
 from bridge.matrix.bot import Bot
-from bridge.dev.psc_simulator import PscSimulator
-from bridge.identity.document_checks import DocumentChecks, start_document_provider
-from bridge.identity.psc import ProSanteConnect, PscClientConfig
+from bridge.identity.document_checks import DocumentChecks
+from bridge.identity.psc import ProSanteConnect
 from bridge.matrix.synapse_admin import set_display_name
+from bridge.providers import start_document_provider, start_psc
 from bridge.sso.setup import ensure_logo, sso_routes
 from bridge.storage.database import Database
 from bridge.verification.badge import badge
@@ -41,7 +41,7 @@ from bridge.web.devmail import DevMailPage
 from bridge.web.internal import InternalAPI
 from bridge.web.onfido import OnfidoWebhook
 from bridge.web.pages import Pages
-from bridge.web.psc import CALLBACK_PATH, PscPages
+from bridge.web.psc import PscPages
 from bridge.web.signup import SignupPages
 from bridge.web.templating import STATIC
 
@@ -85,7 +85,6 @@ class ConfrereService:
         self.verification.listeners.append(self.documents.on_decision)
         self.followups = FollowUpWorker(self.verification)
         self._runner: web.AppRunner | None = None
-        self._simulator_runner: web.AppRunner | None = None
         self._extra_runners: list[web.AppRunner] = []
         self._http: aiohttp.ClientSession | None = None
 
@@ -106,7 +105,8 @@ class ConfrereService:
         app.add_routes(IntegratorAPI(self.database, self.directory).routes())
         app.add_routes(InternalAPI(self.settings.secrets.module_secret,
                                    self._state_for_rules).routes())
-        self.services.psc = await self._start_psc()
+        self.services.psc = await start_psc(self.settings, self._http, self._add_runner,
+                                           self.services.extra)
         app.add_routes(PscPages(
             self.services.psc, self.verification, self.settings.secrets.web_secret,
             self.settings.service.url.startswith("https://"),
@@ -170,35 +170,15 @@ class ConfrereService:
         await self.processor.stop()
         await self.followups.stop()
         self.verification.listeners.clear()
-        for runner in (self._runner, self._simulator_runner, *self._extra_runners):
+        for runner in (self._runner, *self._extra_runners):
             if runner is not None:
                 await runner.cleanup()
-        self._runner = self._simulator_runner = None
+        self._runner = None
         self._extra_runners.clear()
         if self._http is not None:
             await self._http.close()
             self._http = None
         await self.database.close()
-
-    async def _start_psc(self) -> ProSanteConnect:
-        """The configured Pro Santé Connect, or the development simulator on loopback."""
-        psc = self.settings.psc
-        redirect_uri = self.settings.service.url + CALLBACK_PATH
-        if not psc.simulated:
-            config = PscClientConfig(psc.issuer, psc.client_id, psc.client_secret, redirect_uri,
-                                     psc.discovery_url)
-            return ProSanteConnect(config, self._http)
-        log.warning("no Pro Santé Connect issuer configured: using the development simulator")
-        simulator = PscSimulator(client_id="confrere-dev",
-                                 client_secret=self.settings.secrets.psc_simulator_client_secret,
-                                 base_url=f"http://127.0.0.1:{psc.simulator_port}")
-        self._simulator_runner = web.AppRunner(simulator.app(), access_log=None)
-        await self._simulator_runner.setup()
-        await web.TCPSite(self._simulator_runner, "127.0.0.1", psc.simulator_port).start()
-        self.services.extra["psc_simulator"] = simulator
-        config = PscClientConfig(simulator.issuer, simulator.client_id, simulator.client_secret,
-                                 redirect_uri)
-        return ProSanteConnect(config, self._http)
 
     async def _add_runner(self, app: web.Application, port: int) -> None:
         """Serve a development simulator on loopback until the service stops."""

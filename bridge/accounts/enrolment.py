@@ -24,7 +24,7 @@ from bridge.mail import messages
 from bridge.mail.outbox import enqueue
 from bridge.storage.models import utcnow
 from bridge.verification.proofs import Proof
-from bridge.web.ratelimit import RateLimiter
+from bridge.storage.ratelimit import RateLimiter
 
 CLAIM_SECONDS = 120
 

@@ -20,7 +20,7 @@ from nio.exceptions import EncryptionError
 
 from bridge.commands import CommandContext
 from bridge.identity.documents import STEPS, DocumentRefused, Photo, check_image, too_big_message
-from bridge.verification.effects import ADMIN_ROOM_KEY
+from bridge.storage.values import ADMIN_ROOM_KEY
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from bridge.identity.cps_challenge import issue_code
 from bridge.handlers import documents
 from bridge.verification import tokens
 from bridge.verification.service import NoAccount
-from bridge.web.psc import LINK_PURPOSE, START_PATH
+from bridge.identity.psc import LINK_PURPOSE, START_PATH
 
 NO_ACCOUNT_FR = (
     "Je ne trouve pas de compte Confrère pour vous : créez-le depuis la page d'inscription, "

@@ -33,7 +33,7 @@ from bridge.identity.documents import (
 from bridge.identity.directory_link import link_declared
 from bridge.identity.onfido import CheckOutcome, OnfidoClient, OnfidoError, signature_valid
 from bridge.storage.models import utcnow
-from bridge.verification.effects import ADMIN_ROOM_KEY
+from bridge.storage.values import ADMIN_ROOM_KEY
 from bridge.verification.models import AuditEntry
 from bridge.verification.service import (
     Decision,
@@ -340,38 +340,3 @@ class DocumentChecks:
             for name, value in values.items():
                 setattr(check, name, value)
 
-
-async def start_document_provider(settings: Settings, checks: DocumentChecks,
-                                  http: aiohttp.ClientSession, serve: Any,
-                                  extra: dict) -> None:
-    """Give `checks` the configured Onfido (or its development simulator) and start polling.
-
-    `serve(app, port)` runs a simulator on loopback for the service's lifetime.
-    """
-    if settings.verification.document_provider != "onfido":
-        return
-    from bridge.config import ConfigError
-    from bridge.web.onfido import WEBHOOK_PATH
-
-    onfido = settings.onfido
-    if onfido.simulated:
-        from bridge.dev.onfido_simulator import OnfidoSimulator
-
-        log.warning("no Onfido base_url configured: using the development simulator")
-        simulator = OnfidoSimulator(
-            api_token=settings.secrets.onfido_simulator_api_token,
-            webhook_token=settings.secrets.onfido_simulator_webhook_token,
-            base_url=f"http://127.0.0.1:{onfido.simulator_port}",
-            webhook_url=settings.service.internal + WEBHOOK_PATH)
-        await serve(simulator.app(), onfido.simulator_port)
-        extra["onfido_simulator"] = simulator
-        base_url, api_token, webhook_token = (simulator.api_url, simulator.api_token,
-                                              simulator.webhook_token)
-    else:
-        if not onfido.api_token or not onfido.webhook_token:
-            raise ConfigError("onfido.api_token and onfido.webhook_token are required when "
-                              "verification.document_provider is onfido")
-        base_url, api_token, webhook_token = onfido.base_url, onfido.api_token, onfido.webhook_token
-    checks.onfido = OnfidoProvider(OnfidoClient(base_url, api_token, http), webhook_token,
-                                   onfido.issuing_country)
-    checks.start()

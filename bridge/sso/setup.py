@@ -24,7 +24,7 @@ from bridge.sso import (AUTHORIZE_PATH, CALLBACK_PATH, CLIENT_ID, DISCOVERY_PATH
 from bridge.sso.pages import SsoPages
 from bridge.sso.provider import Provider, SynapseClient
 from bridge.verification.service import VerificationService
-from bridge.web.ratelimit import RateLimiter
+from bridge.storage.ratelimit import RateLimiter
 from bridge.web.templating import STATIC
 
 log = logging.getLogger(__name__)

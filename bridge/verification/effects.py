@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from bridge.accounts.states import State
+from bridge.storage.values import ADMIN_ROOM_KEY
 from bridge.verification.badge import fallback_badge, unverified_name
 from bridge.verification.service import TAKEN_EN, Decision, VerificationService
 
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
     from bridge.matrix.bot import Bot
 
 log = logging.getLogger(__name__)
-
-ADMIN_ROOM_KEY = "admin_room_id"
 
 OUTCOME_FR = {
     "verified": "Bonne nouvelle : votre identité est vérifiée. Vous pouvez maintenant écrire à "

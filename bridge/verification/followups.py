@@ -17,9 +17,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bridge.accounts.states import State
 from bridge.background import PollingWorker
 from bridge.storage.models import Base, utcnow
+from bridge.verification.decision import Decision
 
 if TYPE_CHECKING:
-    from bridge.verification.service import Decision, VerificationService
+    from bridge.verification.service import VerificationService
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def _delay(attempts: int) -> timedelta:
     return min(timedelta(seconds=5 * 2 ** min(attempts, 10)), MAX_DELAY)
 
 
-async def remember(verification: "VerificationService", listener, decision: "Decision") -> None:
+async def remember(verification: "VerificationService", listener, decision: Decision) -> None:
     async with verification.db.session() as session, session.begin():
         session.add(PendingFollowUp(
             listener=listener_name(listener), user_id=decision.user_id, state=decision.state,
@@ -68,8 +69,6 @@ class FollowUpWorker(PollingWorker):
         self.verification = verification
 
     async def run_once(self) -> int:
-        from bridge.verification.service import Decision
-
         listeners = {listener_name(f): f for f in self.verification.listeners}
         now = datetime.now(timezone.utc)
         done = 0

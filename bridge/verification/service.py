@@ -10,9 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Awaitable, Callable
 
 from datetime import timedelta
 
@@ -22,6 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from bridge.accounts.models import Account
 from bridge.accounts.states import Method, State
 from bridge.storage.database import Database
+from bridge.verification.decision import Decision, Listener
+from bridge.verification.followups import listener_name, remember
 from bridge.verification.models import AuditEntry, ServiceValue, VerificationRequest
 
 log = logging.getLogger(__name__)
@@ -52,19 +52,6 @@ class NationalIdTaken(Exception):
         super().__init__(national_id)
         self.national_id = national_id
         self.holder = holder
-
-
-@dataclass(frozen=True)
-class Decision:
-    user_id: str
-    state: State  # CONFLICT: the national identifier belongs to another account
-    method: str | None
-    actor: str
-    reason: str | None = None
-    national_id: str | None = None
-
-
-Listener = Callable[[Decision], Awaitable[None]]
 
 
 def evidence_digest(evidence: dict | None) -> str | None:
@@ -257,8 +244,6 @@ class VerificationService:
 
     async def _announce(self, decision: Decision) -> None:
         """Run every listener; one that fails is remembered and retried (followups.py)."""
-        from bridge.verification.followups import listener_name, remember
-
         for listener in self.listeners:
             try:
                 await listener(decision)

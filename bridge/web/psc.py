@@ -17,7 +17,14 @@ from aiohttp import web
 
 from bridge.accounts.states import Method
 from bridge.identity.matching import match_account
-from bridge.identity.psc import PscError, ProSanteConnect, pkce_pair, proven_identity
+from bridge.identity.psc import (
+    LINK_PURPOSE,
+    START_PATH,
+    ProSanteConnect,
+    PscError,
+    pkce_pair,
+    proven_identity,
+)
 from bridge.verification import proofs, tokens
 from bridge.web.ratelimit import RateLimiter, client_ip
 from bridge.web.sealed import Sealer
@@ -31,9 +38,7 @@ from bridge.verification.service import (
 
 log = logging.getLogger(__name__)
 
-LINK_PURPOSE = "psc_link"
 STATE_PURPOSE = "psc_state"
-START_PATH = "/verification/psc"
 SIGNUP_PATH = "/psc/signup"
 CALLBACK_PATH = "/verification/psc/callback"
 # Signup through PSC: the proven identity waits server-side (`verification/proofs.py`); the
