@@ -82,7 +82,7 @@ class ConfrereService:
         self.documents = self.services.documents = DocumentChecks(settings, self.database,
                                                                   self.verification)
         self.documents.directory = self.directory
-        self.verification.listeners.append(self.documents.on_decision)
+        self.verification.listen("identity.delete-documents", self.documents.on_decision)
         self.followups = FollowUpWorker(self.verification)
         self._runner: web.AppRunner | None = None
         self._extra_runners: list[web.AppRunner] = []

@@ -28,6 +28,7 @@ from nio import (
     RoomMessageImage,
     RoomMessageText,
     RoomPreset,
+    RoomSendResponse,
     SyncResponse,
     UploadResponse,
 )
@@ -160,7 +161,9 @@ class Bot:
     async def _send_message(self, room_id: str, content: dict[str, Any]) -> None:
         """Room keys go only to the devices `device_trust.py` trusts (`TrustedSendClient`)."""
         assert self.client is not None
-        await self.client.room_send(room_id, "m.room.message", content)
+        response = await self.client.room_send(room_id, "m.room.message", content)
+        if not isinstance(response, RoomSendResponse):  # raised, so a follow-up is retried
+            raise RuntimeError(f"send failed: {getattr(response, 'status_code', '')}")
 
     async def send_encrypted_image(self, room_id: str, data: bytes, mimetype: str,
                                    body: str) -> None:

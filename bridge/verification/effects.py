@@ -13,7 +13,7 @@ import aiohttp
 from bridge.accounts.states import State
 from bridge.storage.values import ADMIN_ROOM_KEY
 from bridge.verification.badge import fallback_badge, unverified_name
-from bridge.verification.service import TAKEN_EN, Decision, VerificationService
+from bridge.verification.service import TAKEN_EN, Decision, Listener, VerificationService
 
 if TYPE_CHECKING:
     from bridge.config import Settings
@@ -42,6 +42,10 @@ OUTCOME_EN = {
 }
 
 
+class EffectFailed(RuntimeError):
+    """An effect's call was answered with an error: raised so that it is retried."""
+
+
 class VerificationEffects:
     def __init__(self, settings: "Settings", verification: VerificationService,
                  http: aiohttp.ClientSession, admin_token: str, bot: "Bot",
@@ -54,9 +58,15 @@ class VerificationEffects:
         self.display_name_for = display_name_for
 
     def register(self) -> None:
-        for listener in (self.forget_cached_state, self.set_badge, self.tell_practitioner,
-                         self.tell_administrators):
-            self.verification.listeners.append(listener)
+        for name, listener in self.listeners().items():
+            self.verification.listen(name, listener)
+
+    def listeners(self) -> dict[str, "Listener"]:
+        """Stable names: a pending follow-up is stored under them (`followups.py`)."""
+        return {"verification.module-cache": self.forget_cached_state,
+                "verification.badge": self.set_badge,
+                "verification.tell-practitioner": self.tell_practitioner,
+                "verification.tell-administrators": self.tell_administrators}
 
     async def forget_cached_state(self, decision: Decision) -> None:
         """Tell the Synapse module to drop its cached answer for this user now."""
@@ -68,7 +78,7 @@ class VerificationEffects:
             headers={"Authorization": f"Bearer {self.settings.secrets.module_secret}"},
         ) as response:
             if response.status != 200:
-                log.warning("module cache invalidation answered %s", response.status)
+                raise EffectFailed(f"module cache invalidation answered {response.status}")
 
     async def set_badge(self, decision: Decision) -> None:
         """Verified: "Dr Prénom NOM — Spécialité, Ville" from the directory, or the names.
@@ -90,7 +100,7 @@ class VerificationEffects:
             headers={"Authorization": f"Bearer {self.admin_token}"},
         ) as response:
             if response.status not in (200, 201):
-                log.warning("setting the verified display name answered %s", response.status)
+                raise EffectFailed(f"setting the badge answered {response.status}")
 
     async def tell_practitioner(self, decision: Decision) -> None:
         """In the conversation the bot opened with them (the only one that is theirs)."""

@@ -21,7 +21,7 @@ from bridge.accounts.models import Account
 from bridge.accounts.states import Method, State
 from bridge.storage.database import Database
 from bridge.verification.decision import Decision, Listener
-from bridge.verification.followups import listener_name, remember
+from bridge.verification.followups import remember
 from bridge.verification.models import AuditEntry, ServiceValue, VerificationRequest
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,15 @@ class VerificationService:
     def __init__(self, database: Database, administrators: tuple[str, ...] = ()) -> None:
         self.db = database
         self.administrators = administrators
-        self.listeners: list[Listener] = []
+        # Stable name -> listener: a follow-up that failed is stored under the name, so it is
+        # still found after the function that performs it is renamed (`followups.py`).
+        self.listeners: dict[str, Listener] = {}
+
+    def listen(self, name: str, listener: Listener) -> None:
+        """Run `listener` after every decision; `name` is stable ("verification.badge")."""
+        if self.listeners.get(name, listener) is not listener:
+            raise ValueError(f"two verification listeners are named {name!r}")
+        self.listeners[name] = listener
 
     # -- what the access rules ask ------------------------------------------------------
     async def state_for_rules(self, user_id: str) -> dict:
@@ -244,11 +252,10 @@ class VerificationService:
 
     async def _announce(self, decision: Decision) -> None:
         """Run every listener; one that fails is remembered and retried (followups.py)."""
-        for listener in self.listeners:
+        for name, listener in list(self.listeners.items()):
             try:
                 await listener(decision)
             except Exception as exc:  # noqa: BLE001 - a failing listener must not undo a decision
                 log.warning("verification follow-up %s failed for a %s decision (%s); "
-                            "will retry", listener_name(listener), decision.state,
-                            type(exc).__name__)
-                await remember(self, listener, decision)
+                            "will retry", name, decision.state, type(exc).__name__)
+                await remember(self, name, decision)
