@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,10 @@ class PollingWorker:
 
     def poke(self) -> None:
         self._wake.set()
+
+    def bot_started(self, bot: Any) -> None:
+        """Called once the bot runs (workers start before it): by default, work now."""
+        self.poke()
 
     async def _run(self) -> None:
         while True:

@@ -6,13 +6,13 @@ import json
 import logging
 import os
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
 from bridge.config import Settings
 from bridge.matrix.synapse_admin import (
+    AdminAccount,
     SynapseAdminError,
     exempt_from_rate_limits,
     register_with_shared_secret,
@@ -21,13 +21,6 @@ from bridge.matrix.synapse_admin import (
 log = logging.getLogger(__name__)
 
 ADMIN_FILE = "admin.json"
-
-
-@dataclass(frozen=True)
-class AdminAccount:
-    user_id: str
-    password: str
-    access_token: str
 
 
 async def ensure_admin_account(settings: Settings, http: aiohttp.ClientSession) -> AdminAccount:

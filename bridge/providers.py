@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 
 from bridge.config import ConfigError, Settings
+from bridge.context import HandlerContext
 from bridge.dev.onfido_simulator import OnfidoSimulator
 from bridge.dev.psc_simulator import PscSimulator
 from bridge.identity.document_checks import DocumentChecks, OnfidoProvider
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 
 async def start_document_provider(settings: Settings, checks: DocumentChecks,
                                   http: aiohttp.ClientSession, serve: Any,
-                                  extra: dict) -> None:
+                                  context: HandlerContext) -> None:
     """Give `checks` the configured Onfido (or its development simulator) and start polling.
 
     `serve(app, port)` runs a simulator on loopback for the service's lifetime.
@@ -37,7 +38,7 @@ async def start_document_provider(settings: Settings, checks: DocumentChecks,
             base_url=f"http://127.0.0.1:{onfido.simulator_port}",
             webhook_url=settings.service.internal + WEBHOOK_PATH)
         await serve(simulator.app(), onfido.simulator_port)
-        extra["onfido_simulator"] = simulator
+        context.onfido_simulator = simulator
         base_url, api_token, webhook_token = (simulator.api_url, simulator.api_token,
                                               simulator.webhook_token)
     else:
@@ -51,7 +52,7 @@ async def start_document_provider(settings: Settings, checks: DocumentChecks,
 
 
 async def start_psc(settings: Settings, http: aiohttp.ClientSession, serve: Any,
-                    extra: dict) -> ProSanteConnect:
+                    context: HandlerContext) -> ProSanteConnect:
     """The configured Pro Santé Connect, or the development simulator on loopback."""
     psc = settings.psc
     redirect_uri = settings.service.url + CALLBACK_PATH
@@ -64,7 +65,7 @@ async def start_psc(settings: Settings, http: aiohttp.ClientSession, serve: Any,
                              client_secret=settings.secrets.psc_simulator_client_secret,
                              base_url=f"http://127.0.0.1:{psc.simulator_port}")
     await serve(simulator.app(), psc.simulator_port)
-    extra["psc_simulator"] = simulator
+    context.psc_simulator = simulator
     config = PscClientConfig(simulator.issuer, simulator.client_id, simulator.client_secret,
                              redirect_uri)
     return ProSanteConnect(config, http)

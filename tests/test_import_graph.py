@@ -6,6 +6,7 @@ Layers, lowest first (a module may import its own layer or a lower one, never a 
 - plumbing: matrix (the bot, Synapse calls), mail;
 - domain: accounts, directory, identity, verification, cps and the feature packages
   (agenda, referral, sms, guests, cases);
+- context: `bridge/context.py`, what features may use (`HandlerContext`) and declare (`Feature`);
 - surfaces: web, sso, handlers (bot commands), appservice, integrator_api, dev (simulators);
   a surface never imports another surface, except the shared web helpers (`WEB_HELPERS`);
 - composition: service, features, providers, bootstrap, stack, cli, operations, homeserver,
@@ -28,6 +29,7 @@ LAYERS = {
     "plumbing": ("matrix", "mail"),
     "domain": ("accounts", "directory", "identity", "verification", "cps", "agenda", "referral",
                "sms", "guests", "cases"),
+    "context": ("context",),
     "surfaces": ("web", "sso", "handlers", "appservice", "integrator_api", "dev"),
     "composition": ("service", "features", "providers", "bootstrap", "stack", "cli",
                     "operations", "homeserver", "supervisor", "__main__"),

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 
 from bridge.accounts.states import Method
-from bridge.commands import Command, CommandContext, CommandRouter
-from bridge.verification.effects import ADMIN_ROOM_KEY
+from bridge.commands import Command, CommandContext
+from bridge.context import Feature
+from bridge.storage.values import ADMIN_ROOM_KEY
 from bridge.identity.directory_link import link_declared
 from bridge.verification.service import NationalIdTaken, NoAccount
 
@@ -109,9 +110,13 @@ async def list_pending(ctx: CommandContext) -> None:
     await ctx.reply("\n".join(lines))
 
 
-def register(router: CommandRouter) -> None:
-    router.register(Command(
-        name="admin", handler=admin, usage="verifications|approuver|refuser|revoquer …",
-        section="Administration", help_fr="revue des vérifications d'identité (administrateurs)",
-        help_en="identity review (administrators)",
-    ))
+FEATURE = Feature(
+    name="admin",
+    commands=(
+        Command(
+            name="admin", handler=admin, usage="verifications|approuver|refuser|revoquer …",
+            section="Administration", help_fr="revue des vérifications d'identité (administrateurs)",
+            help_en="identity review (administrators)",
+        ),
+    ),
+)

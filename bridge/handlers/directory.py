@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from html import escape
 
 from bridge.accounts.states import State
-from bridge.commands import Command, CommandContext, CommandRouter
+from bridge.commands import Command, CommandContext
+from bridge.context import Feature
 from bridge.directory.membership import verified_members
 from bridge.directory.service import UnknownPractitioner
 
@@ -161,19 +162,24 @@ async def favourites(ctx: CommandContext) -> None:
     await ctx.reply("\n".join(lines))
 
 
-def register(router: CommandRouter) -> None:
-    section = "Annuaire"
-    router.register(Command(
-        name="annuaire", aliases=("search", "recherche"), handler=search, usage="<texte>",
-        section=section, help_fr="chercher un praticien (nom, spécialité, ville, CPTS…)",
-        help_en="search the national directory"))
-    router.register(Command(
-        name="suite", aliases=("next",), handler=next_page, section=section,
-        help_fr="page suivante des résultats", help_en="next page of results"))
-    router.register(Command(
-        name="favori", aliases=("favorite", "fav"), handler=favourite, usage="N | -N",
-        section=section, help_fr="ajouter le résultat N aux favoris (ou -N : retirer)",
-        help_en="add result N to favourites (-N removes)"))
-    router.register(Command(
-        name="favoris", aliases=("favorites",), handler=favourites, section=section,
-        help_fr="vos correspondants favoris", help_en="your favourite correspondents"))
+SECTION = "Annuaire"
+
+FEATURE = Feature(
+    name="directory",
+    commands=(
+        Command(
+            name="annuaire", aliases=("search", "recherche"), handler=search, usage="<texte>",
+            section=SECTION, help_fr="chercher un praticien (nom, spécialité, ville, CPTS…)",
+            help_en="search the national directory"),
+        Command(
+            name="suite", aliases=("next",), handler=next_page, section=SECTION,
+            help_fr="page suivante des résultats", help_en="next page of results"),
+        Command(
+            name="favori", aliases=("favorite", "fav"), handler=favourite, usage="N | -N",
+            section=SECTION, help_fr="ajouter le résultat N aux favoris (ou -N : retirer)",
+            help_en="add result N to favourites (-N removes)"),
+        Command(
+            name="favoris", aliases=("favorites",), handler=favourites, section=SECTION,
+            help_fr="vos correspondants favoris", help_en="your favourite correspondents"),
+    ),
+)

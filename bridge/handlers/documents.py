@@ -19,6 +19,7 @@ from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import EncryptionError
 
 from bridge.commands import CommandContext
+from bridge.context import Feature, HandlerContext
 from bridge.identity.documents import STEPS, DocumentRefused, Photo, check_image, too_big_message
 from bridge.storage.values import ADMIN_ROOM_KEY
 
@@ -81,7 +82,7 @@ async def start(ctx: CommandContext, document_type: str, *, after_manual: bool =
         f"{ASK_FR[(document_type, STEPS[document_type][0])]}")
 
 
-async def on_attachment(services: Any, room: MatrixRoom, event: Any) -> None:
+async def on_attachment(services: HandlerContext, room: MatrixRoom, event: Any) -> None:
     """An image or file sent to the bot: a step of a collection, or refused."""
     bot = services.bot
     if room.room_id == await services.verification.get_value(ADMIN_ROOM_KEY):
@@ -148,3 +149,10 @@ async def fetch_capped(http: aiohttp.ClientSession, bot: Any, mxc: str, cap: int
                 raise DocumentRefused(too_big_message(total, cap) or "")
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+FEATURE = Feature(
+    name="documents",
+    # the photos are deleted once a decision is taken, whatever its method
+    listeners=lambda context: {"identity.delete-documents": context.documents.on_decision},
+)

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from bridge.accounts.states import State
 from bridge.accounts.models import Account
 from bridge.background import PollingWorker
+from bridge.context import Feature, HandlerContext
 from bridge.storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -75,17 +76,18 @@ class WelcomeWorker(PollingWorker):
 
     name = "welcome"
 
-    def __init__(self, services: Any, poll_seconds: float = 5) -> None:
+    def __init__(self, services: HandlerContext, poll_seconds: float = 5) -> None:
         super().__init__()
         self.services = services
         self.poll_seconds = poll_seconds
 
-    def attach(self, bot: Any) -> None:
+    def bot_started(self, bot: Any) -> None:
         """Wake up when someone joins a room of the bot (a practitioner accepting the invite)."""
         async def on_member(room, event: RoomMemberEvent) -> None:
             if event.membership == "join" and event.state_key != bot.user_id:
                 self.poke()
         bot.client.add_event_callback(on_member, RoomMemberEvent)
+        self.poke()
 
     async def run_once(self) -> None:
         bot = self.services.bot
@@ -145,7 +147,7 @@ DECLINED_FR = (
 )
 
 
-async def on_bot_invited(services: Any, inviter: str, room_id: str) -> bool:
+async def on_bot_invited(services: HandlerContext, inviter: str, room_id: str) -> bool:
     """May the bot join the direct conversation `inviter` opened? Only for verified users and
     administrators. Anyone else keeps the one conversation the bot opened with them
     (`Account.onboarding_room_id`): it is reopened or re-offered, and they are told so."""
@@ -158,7 +160,7 @@ async def on_bot_invited(services: Any, inviter: str, room_id: str) -> bool:
     return False
 
 
-async def offer_onboarding_conversation(services: Any, account: Account) -> None:
+async def offer_onboarding_conversation(services: HandlerContext, account: Account) -> None:
     """Make sure `account` can reach its own conversation with the bot, and say where it is."""
     bot = services.bot
     room_id = account.onboarding_room_id
@@ -180,3 +182,11 @@ async def offer_onboarding_conversation(services: Any, account: Account) -> None
     except Exception as exc:  # noqa: BLE001 - the notice is a courtesy
         log.info("could not explain the declined invite to %s (%s)", account.user_id,
                  type(exc).__name__)
+
+
+def _welcome(context: HandlerContext) -> list[PollingWorker]:
+    context.welcome = WelcomeWorker(context)
+    return [context.welcome]
+
+
+FEATURE = Feature(name="onboarding", workers=_welcome)

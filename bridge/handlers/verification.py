@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bridge.accounts.states import Method, State
-from bridge.commands import Command, CommandContext, CommandRouter
+from bridge.commands import Command, CommandContext
+from bridge.context import Feature
 from bridge.identity.cps_challenge import issue_code
 from bridge.handlers import documents
 from bridge.verification import tokens
+from bridge.verification.effects import VerificationEffects
 from bridge.verification.service import NoAccount
 from bridge.identity.psc import LINK_PURPOSE, START_PATH
 
@@ -102,10 +104,15 @@ async def cps_instructions(services, user_id: str) -> str:
     )
 
 
-def register(router: CommandRouter) -> None:
-    router.register(Command(
-        name="verifier", aliases=("verify", "vérifier"), handler=verify,
-        usage="[cps|manuel|document|passeport|statut]", section="Vérification d'identité",
-        help_fr="vérifier votre identité (Pro Santé Connect, carte CPS, manuelle)",
-        help_en="verify your identity",
-    ))
+FEATURE = Feature(
+    name="verification",
+    commands=(
+        Command(
+            name="verifier", aliases=("verify", "vérifier"), handler=verify,
+            usage="[cps|manuel|document|passeport|statut]", section="Vérification d'identité",
+            help_fr="vérifier votre identité (Pro Santé Connect, carte CPS, manuelle)",
+            help_en="verify your identity",
+        ),
+    ),
+    listeners=lambda context: VerificationEffects(context).listeners(),
+)

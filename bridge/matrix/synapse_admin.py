@@ -6,7 +6,18 @@ import hashlib
 import hmac
 from typing import Any
 
+from dataclasses import dataclass
+
 import aiohttp
+
+
+@dataclass(frozen=True)
+class AdminAccount:
+    """The service's own Synapse administrator (`@admin`), created once by `bootstrap.py`."""
+
+    user_id: str
+    password: str
+    access_token: str
 
 
 class SynapseAdminError(RuntimeError):

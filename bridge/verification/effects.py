@@ -12,11 +12,12 @@ import aiohttp
 
 from bridge.accounts.states import State
 from bridge.storage.values import ADMIN_ROOM_KEY
-from bridge.verification.badge import fallback_badge, unverified_name
+from bridge.matrix.synapse_admin import set_display_name
+from bridge.verification.badge import badge, fallback_badge, unverified_name
 from bridge.verification.service import TAKEN_EN, Decision, Listener, VerificationService
 
 if TYPE_CHECKING:
-    from bridge.config import Settings
+    from bridge.context import HandlerContext
     from bridge.matrix.bot import Bot
 
 log = logging.getLogger(__name__)
@@ -47,19 +48,19 @@ class EffectFailed(RuntimeError):
 
 
 class VerificationEffects:
-    def __init__(self, settings: "Settings", verification: VerificationService,
-                 http: aiohttp.ClientSession, admin_token: str, bot: "Bot",
-                 display_name_for=None) -> None:
-        self.settings = settings
-        self.verification = verification
-        self.http = http
-        self.admin_token = admin_token
-        self.bot = bot
-        self.display_name_for = display_name_for
+    """The listeners; each raises when its effect did not happen, so that it is retried —
+    including before the bot has started (`BotNotReady`): it runs once the bot is there."""
 
-    def register(self) -> None:
-        for name, listener in self.listeners().items():
-            self.verification.listen(name, listener)
+    def __init__(self, context: "HandlerContext") -> None:
+        self.context = context
+        self.settings = context.settings
+        self.verification = context.verification
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        if self.context.http is None:
+            raise EffectFailed("the service's HTTP client is not open yet")
+        return self.context.http
 
     def listeners(self) -> dict[str, "Listener"]:
         """Stable names: a pending follow-up is stored under them (`followups.py`)."""
@@ -91,16 +92,13 @@ class VerificationEffects:
         name = None
         if decision.state == State.REVOKED:
             name = unverified_name(account.first_name, account.last_name)
-        elif self.display_name_for is not None and account.national_id:
-            name = await self.display_name_for(account.national_id)
+        elif account.national_id:
+            practitioner = await self.context.directory.get(account.national_id)
+            name = badge(practitioner) if practitioner is not None else None
         name = name or fallback_badge(account.first_name, account.last_name)
-        async with self.http.put(
-            f"{self.settings.synapse.url}/_synapse/admin/v2/users/{decision.user_id}",
-            json={"displayname": name},
-            headers={"Authorization": f"Bearer {self.admin_token}"},
-        ) as response:
-            if response.status not in (200, 201):
-                raise EffectFailed(f"setting the badge answered {response.status}")
+        # raises SynapseAdminError on an error status: the follow-up is retried
+        await set_display_name(self.http, self.settings.synapse.url,
+                               self.context.require_admin_token(), decision.user_id, name)
 
     async def tell_practitioner(self, decision: Decision) -> None:
         """In the conversation the bot opened with them (the only one that is theirs)."""
@@ -111,7 +109,7 @@ class VerificationEffects:
         reason = decision.reason or "motif non précisé"
         text = (OUTCOME_FR[decision.state].format(reason=reason) + "\n("
                 + OUTCOME_EN[decision.state].format(reason=reason, reason_en=TAKEN_EN) + ")")
-        await self.bot.send_text(account.onboarding_room_id, text)
+        await self.context.require_bot().send_text(account.onboarding_room_id, text)
 
     async def tell_administrators(self, decision: Decision) -> None:
         if decision.state not in (State.PENDING, State.CONFLICT):
@@ -128,7 +126,7 @@ class VerificationEffects:
             text = (f"⚠ Vérification refusée : le numéro national {decision.national_id} est "
                     f"déjà lié à {holder} ; tentative de {who} ({decision.method}). "
                     "Voir : !admin verifications")
-        await self.bot.send_text(room_id, text)
+        await self.context.require_bot().send_text(room_id, text)
 
 
 async def ensure_admin_room(verification: VerificationService, bot: "Bot",

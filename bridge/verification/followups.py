@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from sqlalchemy import DateTime, Integer, String, Text, select
+from sqlalchemy import DateTime, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bridge.accounts.states import State
@@ -74,6 +74,12 @@ class FollowUpWorker(PollingWorker):
     def __init__(self, verification: "VerificationService") -> None:
         super().__init__()
         self.verification = verification
+
+    async def retry_now(self) -> None:
+        """Make every pending follow-up due now (the bot has just started) and wake up."""
+        async with self.verification.db.session() as session, session.begin():
+            await session.execute(update(PendingFollowUp).values(due_at=utcnow()))
+        self.poke()
 
     async def run_once(self) -> int:
         listeners = self.verification.listeners

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import aiohttp
 import pytest
 
 from bridge.accounts.states import Method, State
+from bridge.matrix.synapse_admin import SynapseAdminError
 from bridge.verification.decision import Decision
 from bridge.verification.effects import EffectFailed, VerificationEffects
 
@@ -19,17 +22,13 @@ async def test_an_effect_answered_with_an_error_status_raises_so_it_is_retried(s
     camille = await stack.practitioner("effects", verified=True)
     decision = Decision(camille.user_id, State.VERIFIED, Method.MANUAL, "@admin:localhost")
     async with aiohttp.ClientSession() as http:
-        effects = VerificationEffects(stack.settings, stack.service.verification, http,
-                                      "not-a-token-synapse-knows", bot=None)
+        context = replace(stack.service.context, http=http,
+                          admin_token="not-a-token-synapse-knows")
+        with pytest.raises(SynapseAdminError):
+            await VerificationEffects(context).set_badge(decision)
+        settings = stack.settings
+        wrong = replace(settings, secrets=replace(
+            settings.secrets, module_secret=settings.secrets.module_secret[::-1]))
         with pytest.raises(EffectFailed):
-            await effects.set_badge(decision)
-        wrong = stack.settings.secrets.module_secret[::-1]
-        effects.settings = _with_module_secret(stack.settings, wrong)
-        with pytest.raises(EffectFailed):
-            await effects.forget_cached_state(decision)
-
-
-def _with_module_secret(settings, secret: str):
-    from dataclasses import replace
-
-    return replace(settings, secrets=replace(settings.secrets, module_secret=secret))
+            await VerificationEffects(replace(context, settings=wrong)).forget_cached_state(
+                decision)
