@@ -1,4 +1,5 @@
-"""Every feature of the service, in the order its commands appear in `!aide`.
+"""Every feature of the service, in the order its commands appear in `!aide` and its
+verification listeners run.
 
 This list is the whole registry: read it to know what Confrère does. Each entry is the
 `FEATURE` of a module in `bridge/handlers/` (`bridge/context.py` says what it may declare);
@@ -14,8 +15,8 @@ from bridge.handlers import help as help_handler
 
 FEATURES: tuple[Feature, ...] = (
     help_handler.FEATURE,
+    documents.FEATURE,  # before verification: photos are deleted before the practitioner is told
     verification.FEATURE,
-    documents.FEATURE,
     directory.FEATURE,
     admin.FEATURE,
     onboarding.FEATURE,

@@ -164,6 +164,7 @@ class ConfrereService:
         )
         self.bot.on_direct_conversation = self._on_bot_invited
         self.bot.on_attachment = self._on_attachment
+        self.bot.dialogs = self.dialogs
         await self.bot.start()
         await exempt_bot(self.settings, self._http, admin)
         await set_display_name(self._http, self.settings.synapse.url, admin.access_token,

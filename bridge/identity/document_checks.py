@@ -109,22 +109,36 @@ class DocumentChecks:
                 .order_by(DocumentCheck.id.desc()))).scalars().first()
 
     async def accept(self, check: DocumentCheck, photo: Photo) -> str | None:
-        """Keep the photo for the current step; returns the next step, or None when complete."""
+        """Keep the photo of its kind (front, back, selfie: asked again after `retour`, it
+        replaces the earlier one); returns the next step, or None when complete."""
         await self.store.put(check.id, photo)
         steps = STEPS[check.document_type]
-        following = steps[steps.index(check.step) + 1] if check.step != steps[-1] else None
+        following = steps[steps.index(photo.kind) + 1] if photo.kind != steps[-1] else None
         await self._update(check.id, step=following or "complete")
         return following
 
-    # -- handing over to the provider -------------------------------------------------------
-    async def submit(self, check_id: int) -> str:
-        """Send a complete check to its provider; returns the provider that has it."""
+    async def cancel(self, check_id: int) -> None:
+        """The practitioner gave up (or the dialog expired): the photos go at once."""
         check = await self._get(check_id)
+        if check.step in (*WAITING, "complete"):
+            await self._update(check_id, step="cancelled")
+            await self.store.delete(check_id)
+
+    # -- handing over to the provider -------------------------------------------------------
+    async def submit(self, check_id: int, issuing_country: str | None = None) -> str:
+        """Send a complete check to its provider; returns the provider that has it.
+
+        `issuing_country` (ISO alpha-3) is the one the practitioner named; without it, the
+        server-wide `onfido.issuing_country`."""
+        check = await self._get(check_id)
+        country = issuing_country or (self.onfido.issuing_country if self.onfido else None)
         evidence = {"document_check": check.id, "document_type": check.document_type,
                     "documents": await self.store.summary(check.id)}
+        if issuing_country:
+            evidence["issuing_country"] = issuing_country
         if self.provider == "onfido" and self.onfido is not None:
             try:
-                applicant_id, document_ids = await self._send_to_onfido(check)
+                applicant_id, document_ids = await self._send_to_onfido(check, country or "FRA")
                 # pending before the check exists, so that its result can never come first
                 await self.verification.request(check.user_id, Method.ONFIDO, {
                     **evidence, "provider": "onfido", "onfido_applicant": applicant_id})
@@ -140,11 +154,13 @@ class DocumentChecks:
                                    check_status="in_progress", submitted_at=utcnow())
                 return "onfido"
         await self._update(check.id, step="submitted", provider="review", submitted_at=utcnow())
-        await self.verification.request(check.user_id, Method.MANUAL, {**evidence, "provider": "review"})
+        await self.verification.request(check.user_id, Method.MANUAL,
+                                        {**evidence, "provider": "review"})
         await self.post_to_administrators(check.id, "Documents d'identité à examiner.")
         return "review"
 
-    async def _send_to_onfido(self, check: DocumentCheck) -> tuple[str, list[str]]:
+    async def _send_to_onfido(self, check: DocumentCheck,
+                              issuing_country: str) -> tuple[str, list[str]]:
         """Applicant, document sides and live photo; returns the applicant and document ids."""
         assert self.onfido is not None
         account = await self.verification.account(check.user_id)
@@ -155,7 +171,7 @@ class DocumentChecks:
         applicant_id = await client.create_applicant(account.first_name, account.last_name)
         document_ids = [
             await client.upload_document(applicant_id, photos[side], check.document_type, side,
-                                         self.onfido.issuing_country)
+                                         issuing_country)
             for side in ("front", "back") if side in photos]
         await client.upload_live_photo(applicant_id, photos["selfie"])
         return applicant_id, document_ids

@@ -33,7 +33,9 @@ from nio import (
     UploadResponse,
 )
 
-from bridge.commands import CommandRouter
+from bridge.commands import PREFIX, CommandRouter
+from bridge.dialogs import Answer, DialogEngine
+from bridge.dialogs.engine import BACK_WORDS, CANCEL_WORDS
 from bridge.matrix import trust_command
 from bridge.matrix.cross_signing import CrossSigningKeys, ensure_cross_signed
 from bridge.matrix.device_trust import DeviceTrust, MasterKeyPins, TrustedSendClient
@@ -93,6 +95,8 @@ class Bot:
         trust_command.register(router, self)
         # Asked about each direct-conversation invite: (inviter, room id) -> join it?
         self.on_direct_conversation: Callable[[str, str], Awaitable[bool]] | None = None
+        # Multi-step conversations (`bridge/dialogs/`): free text goes to the one running.
+        self.dialogs: DialogEngine | None = None
         # Told about each image or file sent to the bot (identity documents).
         self.on_attachment: Callable[[MatrixRoom, Any], Awaitable[None]] | None = None
 
@@ -343,9 +347,22 @@ class Bot:
         if not room.encrypted:
             await reply(UNENCRYPTED_FR)
             return
+        if await self._to_dialog(event.sender, room.room_id, event.body, reply):
+            return
         handled = await self.router.dispatch(event.sender, room.room_id, event.body, reply)
         if not handled and room.member_count <= 2:
             await reply(NOT_A_COMMAND_FR)
+
+    async def _to_dialog(self, sender: str, room_id: str, text: str, reply) -> bool:
+        """Free text, and `annuler`/`retour` (with or without `!`), go to the dialog running
+        in this conversation; any other `!command` still runs. False: not for a dialog."""
+        if self.dialogs is None:
+            return False
+        stripped = text.strip()
+        word = stripped.lstrip(PREFIX).strip().casefold()
+        if stripped.startswith(PREFIX) and word not in CANCEL_WORDS | BACK_WORDS:
+            return False
+        return await self.dialogs.handle(sender, room_id, Answer(text=text), reply)
 
     async def _on_attachment(self, room: MatrixRoom, event: Any) -> None:
         if event.sender == self.user_id or not self._first_time(event.event_id):
