@@ -18,6 +18,7 @@ from bridge.background import PollingWorker
 from bridge.commands import Command
 from bridge.config import Settings
 from bridge.dialogs import Dialog, DialogEngine
+from bridge.directory.last_results import LastResults, LastResultsStore
 from bridge.directory.service import DirectoryService
 from bridge.identity.document_checks import DocumentChecks
 from bridge.matrix.synapse_admin import AdminAccount
@@ -56,6 +57,7 @@ class HandlerContext:
     directory: DirectoryService
     documents: DocumentChecks
     dialogs: DialogEngine
+    results: LastResultsStore
     http: aiohttp.ClientSession | None = None
     bot: Bot | None = None
     admin: AdminAccount | None = None  # the service's Synapse administrator
@@ -68,6 +70,11 @@ class HandlerContext:
     onfido_simulator: OnfidoSimulator | None = None
     # Registered by the service from the features, for those that look others up by name.
     workers: dict[str, PollingWorker] = field(default_factory=dict)
+
+    async def last_results(self, user_id: str, room_id: str) -> LastResults | None:
+        """The search results `user_id` last saw in `room_id`, numbered as shown: what
+        "!favori N" (and any "choose N" command) resolves N against. Durable."""
+        return await self.results.get(user_id, room_id)
 
     def require_bot(self) -> Bot:
         """The running bot, or `BotNotReady` (a follow-up raising it is retried later)."""

@@ -24,6 +24,7 @@ from bridge.commands import CommandRouter
 from bridge.config import Settings
 from bridge.context import Feature, HandlerContext
 from bridge.dialogs import DialogEngine, DialogExpiryWorker
+from bridge.directory.last_results import LastResultsStore
 from bridge.directory.service import DirectoryService
 from bridge.features import FEATURES
 from bridge.handlers.documents import on_attachment
@@ -65,7 +66,9 @@ class ConfrereService:
                                     SealedBox(settings.secrets.sealing_key, "dialogs"))
         self.context = self.services = HandlerContext(
             settings=settings, database=self.database, verification=self.verification,
-            directory=self.directory, documents=self.documents, dialogs=self.dialogs)
+            directory=self.directory, documents=self.documents, dialogs=self.dialogs,
+            results=LastResultsStore(self.database,
+                                     SealedBox(settings.secrets.sealing_key, "last-results")))
         self.dialogs.services = self.context
         self.features = features
         self.router = CommandRouter(services=self.context)
