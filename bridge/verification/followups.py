@@ -15,7 +15,7 @@ from sqlalchemy import DateTime, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bridge.accounts.states import State
-from bridge.background import PollingWorker
+from bridge.background import PollingWorker, backoff
 from bridge.storage.models import Base, utcnow
 from bridge.verification.decision import Decision
 
@@ -53,7 +53,7 @@ FORMER_NAMES = {
 
 
 def _delay(attempts: int) -> timedelta:
-    return min(timedelta(seconds=5 * 2 ** min(attempts, 10)), MAX_DELAY)
+    return timedelta(seconds=backoff(attempts, MAX_DELAY.total_seconds(), first=10))
 
 
 async def remember(verification: "VerificationService", name: str, decision: Decision) -> None:
