@@ -21,7 +21,7 @@ from bridge.dialogs import Dialog, DialogEngine
 from bridge.directory.last_results import LastResults, LastResultsStore
 from bridge.directory.service import DirectoryService
 from bridge.identity.document_checks import DocumentChecks
-from bridge.matrix.synapse_admin import AdminAccount
+from bridge.matrix.synapse_admin import AdminAccount, AppserviceClient
 from bridge.storage.database import Database
 from bridge.verification.decision import Listener
 from bridge.verification.service import VerificationService
@@ -59,6 +59,7 @@ class HandlerContext:
     dialogs: DialogEngine
     results: LastResultsStore
     http: aiohttp.ClientSession | None = None
+    appservice: AppserviceClient | None = None  # act as a ghost: `appservice.as_user(id)`
     bot: Bot | None = None
     admin: AdminAccount | None = None  # the service's Synapse administrator
     admin_token: str | None = None  # its access token (badges, exemptions)

@@ -33,7 +33,7 @@ from bridge.identity.document_checks import DocumentChecks
 from bridge.integrator_api.routes import IntegratorAPI
 from bridge.mail.runtime import MailRuntime
 from bridge.matrix.bot import Bot
-from bridge.matrix.synapse_admin import set_display_name
+from bridge.matrix.synapse_admin import AppserviceClient, set_display_name
 from bridge.providers import start_document_provider, start_psc
 from bridge.sso.setup import ensure_logo, sso_routes
 from bridge.storage.database import Database
@@ -110,6 +110,8 @@ class ConfrereService:
         await self.database.migrate()
         await self.directory.reconcile()
         self._http = self.context.http = aiohttp.ClientSession()
+        self.context.appservice = AppserviceClient(self._http, self.settings.synapse.url,
+                                                   self.settings.secrets.as_token)
         await self.mail.start()
         self.context.outbox = self.mail.outbox
         app = web.Application(client_max_size=2 * 1024 * 1024)
@@ -233,19 +235,13 @@ class ConfrereService:
         """Synapse asks about an unknown ghost: create it if it names a national identifier."""
         national_id = national_id_of(self.settings.appservice.ghost_prefix, user_id,
                                      self.settings.server_name)
-        if national_id is None or self._http is None:
+        if national_id is None or self.context.appservice is None:
             return False
         if await self.directory.get(national_id) is None:
             return False
         localpart = user_id[1:].split(":", 1)[0]
-        async with self._http.post(
-            f"{self.settings.synapse.url}/_matrix/client/v3/register",
-            headers={"Authorization": f"Bearer {self.settings.secrets.as_token}"},
-            json={"type": "m.login.application_service", "username": localpart,
-                  "inhibit_login": True},
-        ) as response:
-            body = await response.json(content_type=None)
-            return response.status == 200 or body.get("errcode") == "M_USER_IN_USE"
+        assert self.context.appservice is not None
+        return await self.context.appservice.register(localpart)
 
     async def _health(self) -> dict:
         bot_ok = self.bot is not None and self.bot.ready.is_set()

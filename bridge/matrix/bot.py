@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -40,6 +39,7 @@ from bridge.matrix import trust_command
 from bridge.matrix.cross_signing import CrossSigningKeys, ensure_cross_signed
 from bridge.matrix.device_trust import DeviceTrust, MasterKeyPins, TrustedSendClient
 from bridge.matrix.undecryptable import UndecryptableNotices
+from bridge.storage.private_files import write_private_json
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +69,7 @@ class BotSession:
         return json.loads(self.path.read_text())
 
     def save(self, data: dict[str, str]) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle)
+        write_private_json(self.path, data)
 
 
 class Bot:
