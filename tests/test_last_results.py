@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from bridge.directory.last_results import LastResults, LastResultsStore
 from bridge.storage.sealing import SealedBox
-from bridge.verification.models import ServiceValue
+from bridge.storage.values import ServiceValue
 
 
 async def test_results_are_per_conversation_replaced_and_sealed(database):

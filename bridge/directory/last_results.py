@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 from bridge.storage.database import Database
 from bridge.storage.sealing import SealBroken, SealedBox
-from bridge.verification.models import ServiceValue
+from bridge.storage.values import get_value, set_value
 
 KEY_PREFIX = "results:"
 
@@ -51,20 +51,13 @@ class LastResultsStore:
 
     async def get(self, user_id: str, room_id: str) -> LastResults | None:
         """What `user_id` last saw in `room_id` (None: no search yet, or unreadable)."""
-        async with self.db.session() as session:
-            row = await session.get(ServiceValue, self._key(user_id, room_id))
-        if row is None:
+        sealed = await get_value(self.db, self._key(user_id, room_id))
+        if sealed is None:
             return None
         try:
-            return LastResults(**self.box.open_json(row.value))
+            return LastResults(**self.box.open_json(sealed))
         except (SealBroken, TypeError):
             return None
 
     async def put(self, user_id: str, room_id: str, results: LastResults) -> None:
-        key, value = self._key(user_id, room_id), self.box.seal_json(asdict(results))
-        async with self.db.session() as session, session.begin():
-            row = await session.get(ServiceValue, key)
-            if row is None:
-                session.add(ServiceValue(key=key, value=value))
-            else:
-                row.value = value
+        await set_value(self.db, self._key(user_id, room_id), self.box.seal_json(asdict(results)))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bridge.accounts.states import State
 from bridge.storage.models import Base, utcnow
+from bridge.storage.values import ServiceValue  # noqa: F401 - its former home
 
 
 class VerificationRequest(Base):
@@ -58,11 +59,3 @@ class OneTimeToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
-
-class ServiceValue(Base):
-    """Small durable facts of the service itself (e.g. the admin room id)."""
-
-    __tablename__ = "service_values"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)

@@ -19,10 +19,11 @@ from sqlalchemy.exc import IntegrityError
 
 from bridge.accounts.models import Account
 from bridge.accounts.states import Method, State
+from bridge.storage import values
 from bridge.storage.database import Database
 from bridge.verification.decision import Decision, Listener
 from bridge.verification.followups import remember
-from bridge.verification.models import AuditEntry, ServiceValue, VerificationRequest
+from bridge.verification.models import AuditEntry, VerificationRequest
 
 log = logging.getLogger(__name__)
 
@@ -215,17 +216,10 @@ class VerificationService:
 
     # -- small durable values ---------------------------------------------------------------
     async def get_value(self, key: str) -> str | None:
-        async with self.db.session() as session:
-            row = await session.get(ServiceValue, key)
-            return row.value if row else None
+        return await values.get_value(self.db, key)
 
     async def set_value(self, key: str, value: str) -> None:
-        async with self.db.session() as session, session.begin():
-            row = await session.get(ServiceValue, key)
-            if row is None:
-                session.add(ServiceValue(key=key, value=value))
-            else:
-                row.value = value
+        await values.set_value(self.db, key, value)
 
     # -- helpers ----------------------------------------------------------------------------
     async def _account_for_update(self, session, user_id: str) -> Account:
