@@ -176,6 +176,8 @@ class ConfrereService:
                                self.settings.bot_user_id, self.settings.bot.display_name)
         self.documents.bot = self.context.bot = self.bot
         self.context.admin_token = admin.access_token
+        if self.context.appservice is not None:
+            self.context.appservice.admin_token = admin.access_token
         await ensure_admin_room(self.verification, self.bot, self.settings.administrators)
         await ensure_logo(self.settings, self._http, admin.access_token)
         for worker in self.workers:

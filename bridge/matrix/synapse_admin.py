@@ -102,6 +102,19 @@ class AppserviceClient:
         self.http = http
         self.base = homeserver_url.rstrip("/")
         self.headers = {"Authorization": f"Bearer {as_token}"}
+        self._registered: set[str] = set()
+        # Display names are locked for every user (`enable_set_displayname: false`, they are
+        # the verified badge): a ghost's is set through the admin API, once the admin exists.
+        self.admin_token: str | None = None
+
+    async def ensure_registered(self, user_id: str) -> None:
+        """Synapse lets the appservice act only as users it registered: do it once."""
+        if user_id in self._registered:
+            return
+        if not await self.register(user_id[1:].split(":", 1)[0]):
+            raise SynapseAdminError(403, {"errcode": "M_FORBIDDEN",
+                                          "error": "the ghost could not be registered"})
+        self._registered.add(user_id)
 
     async def register(self, localpart: str) -> bool:
         """Create the appservice user `localpart` (True, also when it already exists)."""
@@ -119,13 +132,15 @@ class AppserviceClient:
 
 
 class ActingAs:
-    """One appservice user (a ghost) acting through `?user_id=` and the appservice token."""
+    """One appservice user (a ghost) acting through `?user_id=` and the appservice token
+    (its display name through the admin API: names are locked for every user)."""
 
     def __init__(self, client: AppserviceClient, user_id: str) -> None:
         self.client = client
         self.user_id = user_id
 
     async def _call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        await self.client.ensure_registered(self.user_id)
         async with self.client.http.request(
             method, f"{self.client.base}/_matrix/client/v3{path}",
             params={"user_id": self.user_id}, headers=self.client.headers, json=body,
@@ -139,6 +154,10 @@ class ActingAs:
         await self._call("POST", f"/rooms/{quote(room_id)}/leave", {})
 
     async def set_display_name(self, name: str) -> None:
-        """Its global display name, e.g. "Prénom NOM (invité)"."""
-        await self._call("PUT", f"/profile/{quote(self.user_id)}/displayname",
-                         {"displayname": name})
+        """Its display name, e.g. "Prénom NOM (invité)" (also in the rooms it is in)."""
+        await self.client.ensure_registered(self.user_id)
+        if self.client.admin_token is None:
+            raise SynapseAdminError(503, {"errcode": "M_NOT_READY",
+                                          "error": "the administrator account is not ready"})
+        await set_display_name(self.client.http, self.client.base, self.client.admin_token,
+                               self.user_id, name)
