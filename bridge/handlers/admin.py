@@ -115,7 +115,8 @@ FEATURE = Feature(
     commands=(
         Command(
             name="admin", handler=admin, usage="verifications|approuver|refuser|revoquer …",
-            section="Administration", help_fr="revue des vérifications d'identité (administrateurs)",
+            section="Administration",
+            help_fr="revue des vérifications d'identité (administrateurs)",
             help_en="identity review (administrators)",
         ),
     ),

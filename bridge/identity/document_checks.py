@@ -43,8 +43,6 @@ from bridge.verification.service import (
 )
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from bridge.config import Settings
     from bridge.storage.database import Database
 

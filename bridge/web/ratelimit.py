@@ -1,4 +1,4 @@
-"""The client address a web rate limit counts (the limiter itself: `bridge/storage/ratelimit.py`)."""
+"""The client address a web rate limit counts (the limiter: `bridge/storage/ratelimit.py`)."""
 
 from __future__ import annotations
 
