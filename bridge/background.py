@@ -9,8 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+from typing import Any
 
 log = logging.getLogger(__name__)
+
+
+def backoff(attempts: int, ceiling: float, first: float = 1.0) -> float:
+    """Seconds before the next try: `first`, twice that, … up to `ceiling`, with jitter so
+    that many retries do not fall in lockstep. The one back-off of the service (mail outbox,
+    verification follow-ups, appservice events)."""
+    return min(ceiling, first * 2.0 ** max(0, attempts - 1)) * random.uniform(0.8, 1.0)
 
 
 class PollingWorker:
@@ -38,6 +47,10 @@ class PollingWorker:
 
     def poke(self) -> None:
         self._wake.set()
+
+    def bot_started(self, bot: Any) -> None:
+        """Called once the bot runs (workers start before it): by default, work now."""
+        self.poke()
 
     async def _run(self) -> None:
         while True:

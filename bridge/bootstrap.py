@@ -4,30 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
 from bridge.config import Settings
 from bridge.matrix.synapse_admin import (
+    AdminAccount,
     SynapseAdminError,
     exempt_from_rate_limits,
     register_with_shared_secret,
 )
+from bridge.storage.private_files import write_private_json
 
 log = logging.getLogger(__name__)
 
 ADMIN_FILE = "admin.json"
-
-
-@dataclass(frozen=True)
-class AdminAccount:
-    user_id: str
-    password: str
-    access_token: str
 
 
 async def ensure_admin_account(settings: Settings, http: aiohttp.ClientSession) -> AdminAccount:
@@ -47,9 +40,7 @@ async def ensure_admin_account(settings: Settings, http: aiohttp.ClientSession) 
             "directory; restore it or reset the admin password with Synapse's admin API"
         ) from exc
     account = AdminAccount(answer["user_id"], password, answer["access_token"])
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(account.__dict__, handle)
+    write_private_json(path, account.__dict__)
     log.info("created the administrator account %s", account.user_id)
     return account
 

@@ -6,6 +6,7 @@ source of truth (docker-compose mounts the same ones). Synapse's signing key is 
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import urllib.parse
@@ -16,6 +17,7 @@ from signedjson.key import generate_signing_key, write_signing_keys
 
 from bridge.config import Settings
 from bridge.sso import synapse_context
+from bridge.storage.private_files import write_private
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "synapse-config"
 
@@ -113,13 +115,11 @@ def _ensure_signing_key(path: Path) -> None:
     if path.exists():
         return
     key = generate_signing_key("a_" + os.urandom(3).hex())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        write_signing_keys(handle, [key])
+    rendered = io.StringIO()
+    write_signing_keys(rendered, [key])
+    write_private(path, rendered.getvalue())
 
 
 def _write_private(path: Path, text: str) -> None:
     """Rendered files hold secrets: readable by the owner only."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    write_private(path, text)

@@ -8,7 +8,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bridge.appservice.server import AppserviceAPI
-from bridge.appservice.transactions import EventProcessor, TransactionStore
+from bridge.appservice.transactions import (
+    MAX_ATTEMPTS,
+    RETRY_CEILING,
+    EventProcessor,
+    TransactionStore,
+)
 from bridge.storage.models import AppserviceEvent
 
 HS_TOKEN = "hs-secret-token"
@@ -110,7 +115,7 @@ async def test_failing_event_is_retried_without_blocking_others(database):
         if event["event_id"] == "$e0" and calls["$e0"] < 2:
             raise RuntimeError("temporary")
 
-    processor = EventProcessor(database, [flaky])
+    processor = EventProcessor(database, [flaky], retry_seconds=0)  # retried at once
     client = await _client(database, processor)
     try:
         await client.put("/_matrix/app/v1/transactions/t", json=_events(2), headers=AUTH)
@@ -123,6 +128,22 @@ async def test_failing_event_is_retried_without_blocking_others(database):
         failed = (await session.execute(
             select(AppserviceEvent).where(AppserviceEvent.event_id == "$e0"))).scalar_one()
     assert failed.last_error == "RuntimeError" and failed.handled_at is not None
+
+
+async def test_a_failing_event_waits_its_back_off(database):
+    """Retries spread out (up to ten minutes apart, for hours): they outlast a Synapse restart
+    instead of burning their attempts in seconds."""
+    async def down(event: dict) -> None:
+        raise ConnectionError("synapse restarting")
+
+    processor = EventProcessor(database, [down])
+    await TransactionStore(database).record("t-down", _events(1)["events"])
+    assert await processor.run_once() == 0
+    assert await processor.run_once() == 0
+    async with database.session() as session:
+        stored = (await session.execute(select(AppserviceEvent))).scalars().one()
+    assert stored.attempts == 1, "not tried again before its back-off"
+    assert MAX_ATTEMPTS * RETRY_CEILING > 3600
 
 
 async def test_malformed_transaction_is_refused(database):

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from bridge.accounts.states import State
 from bridge.accounts.models import Account
 from bridge.accounts.pending import CodeOutcome, SignupRequest, as_utc, check_code, set_code
 from bridge.accounts.signup import NewAccount
@@ -23,7 +24,7 @@ from bridge.mail import messages
 from bridge.mail.outbox import enqueue
 from bridge.storage.models import utcnow
 from bridge.verification.proofs import Proof
-from bridge.web.ratelimit import RateLimiter
+from bridge.storage.ratelimit import RateLimiter
 
 CLAIM_SECONDS = 120
 
@@ -168,7 +169,7 @@ class Enrolment:
             declared_identifier=request.declared_identifier,
             declared_identifier_type=request.declared_identifier_type,
             # verified only with a single-use proof to spend (signups begun before 0011: none)
-            verification_state="verified" if request.proof_id else "unverified",
+            verification_state=State.VERIFIED if request.proof_id else State.UNVERIFIED,
             national_id=request.proven_national_id if request.proof_id else None,
             proof_id=request.proof_id,
         )

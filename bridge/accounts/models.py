@@ -8,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bridge.accounts.states import State
 from bridge.storage.models import Base, utcnow
-
-VERIFICATION_STATES = ("unverified", "pending", "verified", "refused")
 
 
 class Account(Base):
@@ -30,7 +29,7 @@ class Account(Base):
     privacy_accepted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Where identity verification stands (the verification issue owns the transitions).
-    verification_state: Mapped[str] = mapped_column(String(16), default="unverified")
+    verification_state: Mapped[str] = mapped_column(String(16), default=State.UNVERIFIED.value)
     # The directory entry the verified identity is linked to ("8" + RPPS, or "0" + ADELI).
     # One identifier, one account: unique (migration 0012), checked again in `verify`.
     national_id: Mapped[str | None] = mapped_column(String(16), nullable=True, unique=True)

@@ -3,26 +3,28 @@
 `TransactionStore.record` writes the transaction and its events in one database transaction
 before Synapse gets its 200; a replayed txnId is recognised and not recorded twice.
 `EventProcessor` handles stored events in order, marks them handled, retries failures with
-backoff, and picks up what a previous run left unhandled.
+back-off (up to ten minutes apart, for hours: longer than a Synapse restart), and picks up what
+a previous run left unhandled.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bridge.background import PollingWorker
+from bridge.background import PollingWorker, backoff
 from bridge.storage.database import Database
 from bridge.storage.models import AppserviceEvent, AppserviceTransaction
 
 log = logging.getLogger(__name__)
 
 EventHook = Callable[[dict[str, Any]], Awaitable[None]]
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 30  # with the back-off capped at RETRY_CEILING: about four hours
+RETRY_CEILING = 600.0
 
 
 class TransactionStore:
@@ -62,6 +64,10 @@ class EventProcessor(PollingWorker):
         self.db = database
         self.hooks: list[EventHook] = list(hooks or [])
         self.poll_seconds = retry_seconds
+        self.first_retry = retry_seconds
+        # When each failed event may be tried again; in memory: after a restart of the
+        # service every pending event is simply tried at once.
+        self._not_before: dict[int, datetime] = {}
 
     def add_hook(self, hook: EventHook) -> None:
         self.hooks.append(hook)
@@ -79,17 +85,23 @@ class EventProcessor(PollingWorker):
                        AppserviceEvent.attempts < MAX_ATTEMPTS)
                 .order_by(AppserviceEvent.id)
             )).scalars().all()
+            now = datetime.now(timezone.utc)
             for stored in pending:
+                if self._not_before.get(stored.id, now) > now:
+                    continue
                 try:
                     for hook in self.hooks:
                         await hook(stored.content)
                 except Exception as exc:  # noqa: BLE001 - one bad event must not sink others
                     stored.attempts += 1
                     stored.last_error = type(exc).__name__
+                    self._not_before[stored.id] = now + timedelta(seconds=backoff(
+                        stored.attempts, RETRY_CEILING, first=self.first_retry))
                     log.warning("event %s failed (%s), attempt %d", stored.event_id,
                                 type(exc).__name__, stored.attempts)
                 else:
                     stored.handled_at = datetime.now(timezone.utc)
+                    self._not_before.pop(stored.id, None)
                     done += 1
                 await session.commit()
         return done

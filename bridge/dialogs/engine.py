@@ -128,6 +128,23 @@ class DialogEngine:
             await self._answer(row, dialog, context, answer, reply)
             return True
 
+    async def cancel(self, user_id: str, room_id: str) -> bool:
+        """End the dialog running here without a message (it is being replaced); its
+        `on_cancel` releases what it held. False when none was running."""
+        async with self._lock(user_id, room_id):
+            row = await self._load(user_id, room_id)
+            if row is None:
+                return False
+            await self._delete(user_id, room_id)
+        dialog = self.dialogs.get(row.dialog)
+        if dialog is not None:
+            try:
+                data = self.box.open_json(row.sealed_data)
+            except SealBroken:
+                data = {}
+            await self._cancelled(dialog, DialogContext(user_id, room_id, data, self.services))
+        return True
+
     # -- steps ------------------------------------------------------------------------------
     async def _answer(self, row: DialogSession, dialog: Dialog, context: DialogContext,
                       answer: Answer, reply: Reply) -> None:

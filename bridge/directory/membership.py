@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bridge.accounts.states import State
 from bridge.accounts.models import Account
 from bridge.storage.database import Database
 
@@ -16,6 +17,6 @@ async def verified_members(db: Database, national_ids: list[str]) -> dict[str, s
         rows = (await session.execute(
             select(Account.national_id, Account.user_id).where(
                 Account.national_id.in_(national_ids),
-                Account.verification_state == "verified",
+                Account.verification_state == State.VERIFIED,
             ))).all()
     return {national_id: user_id for national_id, user_id in rows}

@@ -1,19 +1,4 @@
-"""Bot and web features, one module per feature; each exposes `register(router)`.
+"""Bot features, one module per feature; each exposes `FEATURE` (`bridge/context.py`).
 
-The list below is the whole registry: read it to know what the bot can do.
+The registry is `bridge/features.py`.
 """
-
-from __future__ import annotations
-
-from bridge.commands import CommandRouter
-from bridge.handlers import admin, directory, verification
-from bridge.handlers import help as help_handler
-
-FEATURES = (help_handler, verification, directory, admin)
-
-
-def build_router(services: object = None) -> CommandRouter:
-    router = CommandRouter(services=services)
-    for feature in FEATURES:
-        feature.register(router)
-    return router

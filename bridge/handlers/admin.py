@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 
-from bridge.commands import Command, CommandContext, CommandRouter
-from bridge.verification.effects import ADMIN_ROOM_KEY
+from bridge.accounts.states import Method
+from bridge.commands import Command, CommandContext
+from bridge.context import Feature
+from bridge.storage.values import ADMIN_ROOM_KEY
 from bridge.identity.directory_link import link_declared
 from bridge.verification.service import NationalIdTaken, NoAccount
 
@@ -54,7 +56,7 @@ async def admin(ctx: CommandContext) -> None:
             note = await approve(ctx, target)
             done = "approuvée"
         elif verb in ("refuser", "refuse"):
-            await verification.refuse(target, "manual", ctx.sender, reason)
+            await verification.refuse(target, Method.MANUAL, ctx.sender, reason)
             done = "refusée"
         else:
             await verification.revoke(target, ctx.sender, reason)
@@ -76,7 +78,7 @@ async def approve(ctx: CommandContext, target: str) -> str:
     if account is None:
         raise NoAccount(target)
     link = await link_declared(ctx.services.directory, account)
-    await ctx.services.verification.verify(target, "manual", ctx.sender,
+    await ctx.services.verification.verify(target, Method.MANUAL, ctx.sender,
                                            national_id=link.national_id)
     if link.national_id is None:
         return (f"\nPas de lien avec l'annuaire ({link.reason_fr}) : le nom affiché sera celui "
@@ -108,9 +110,14 @@ async def list_pending(ctx: CommandContext) -> None:
     await ctx.reply("\n".join(lines))
 
 
-def register(router: CommandRouter) -> None:
-    router.register(Command(
-        name="admin", handler=admin, usage="verifications|approuver|refuser|revoquer …",
-        section="Administration", help_fr="revue des vérifications d'identité (administrateurs)",
-        help_en="identity review (administrators)",
-    ))
+FEATURE = Feature(
+    name="admin",
+    commands=(
+        Command(
+            name="admin", handler=admin, usage="verifications|approuver|refuser|revoquer …",
+            section="Administration",
+            help_fr="revue des vérifications d'identité (administrateurs)",
+            help_en="identity review (administrators)",
+        ),
+    ),
+)

@@ -1,28 +1,22 @@
 """`!annuaire` / `!search`, `!suite` / `!next`, `!favori N` / `!favorite N`, `!favoris`.
 
-Results are numbered so that follow-up commands can name a person by number; each user's
-last page is remembered in memory (a restart only means searching again).
+Results are numbered so that follow-up commands can name a person by number; the last page
+each practitioner saw in each conversation is kept durably (`HandlerContext.last_results`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from html import escape
 
-from bridge.commands import Command, CommandContext, CommandRouter
+from bridge.accounts.states import State
+from bridge.commands import Command, CommandContext
+from bridge.context import Feature
+from bridge.directory.last_results import LastResults
 from bridge.directory.membership import verified_members
 from bridge.directory.service import UnknownPractitioner
 
 PAGE_SIZE = 10
 MAX_QUERY = 500
-
-
-@dataclass
-class LastSearch:
-    text: str
-    page: int
-    pages: int
-    national_ids: list[str] = field(default_factory=list)
 
 
 UNVERIFIED_NOTE = ("Qui est sur Confrère s'affiche une fois votre identité vérifiée (!verifier). "
@@ -33,17 +27,13 @@ async def members_for(ctx: CommandContext, national_ids: list[str]) -> dict[str,
     """Who among these is on Confrère — told only to verified practitioners (None otherwise):
     the directory is open data, membership and Matrix ids are not."""
     state = await ctx.services.verification.state_for_rules(ctx.sender)
-    if state["verification"] != "verified" and not state["administrator"]:
+    if state["verification"] != State.VERIFIED and not state["administrator"]:
         return None
     return await verified_members(ctx.services.database, national_ids)
 
 
 def _on(members: dict[str, str] | None, national_id: str) -> bool | None:
     return None if members is None else national_id in members
-
-
-def _sessions(ctx: CommandContext) -> dict[str, LastSearch]:
-    return ctx.services.extra.setdefault("directory_searches", {})
 
 
 def describe(person, on_confrere: bool | None) -> str:
@@ -62,11 +52,12 @@ def describe(person, on_confrere: bool | None) -> str:
     return " — ".join(part for part in parts if part)
 
 
-async def _show(ctx: CommandContext, last: LastSearch) -> None:
+async def _show(ctx: CommandContext, last: LastResults) -> None:
     directory = ctx.services.directory
     result = await directory.search(last.text, page=last.page, page_size=PAGE_SIZE)
     last.pages = result.pages
     last.national_ids = [p.national_id for p in result.results]
+    await ctx.services.results.put(ctx.sender, ctx.room_id, last)
     if not result.results:
         await ctx.reply(f"Aucun praticien trouvé pour « {last.text} ». Essayez un nom, une "
                         "spécialité, une ville ou un code postal.\n(No practitioner found.)")
@@ -98,13 +89,11 @@ async def search(ctx: CommandContext) -> None:
     if not text:
         await ctx.reply("Précisez ce que vous cherchez, par exemple : !annuaire cardiologue douai")
         return
-    last = LastSearch(text=text, page=1, pages=1)
-    _sessions(ctx)[ctx.sender] = last
-    await _show(ctx, last)
+    await _show(ctx, LastResults(text=text, page=1, pages=1, page_size=PAGE_SIZE))
 
 
 async def next_page(ctx: CommandContext) -> None:
-    last = _sessions(ctx).get(ctx.sender)
+    last = await ctx.services.last_results(ctx.sender, ctx.room_id)
     if last is None:
         await ctx.reply("Aucune recherche en cours : commencez par !annuaire <texte>.")
         return
@@ -132,15 +121,14 @@ async def favourite(ctx: CommandContext) -> None:
         await directory.remove_favourite(ctx.sender, ids[-number - 1])
         await ctx.reply("Retiré de vos favoris.")
         return
-    last = _sessions(ctx).get(ctx.sender)
-    first = ((last.page - 1) * PAGE_SIZE) if last else 0
-    index = number - 1 - first
-    if last is None or not 0 <= index < len(last.national_ids):
+    last = await ctx.services.last_results(ctx.sender, ctx.room_id)
+    national_id = last.numbered(number) if last is not None else None
+    if national_id is None:
         await ctx.reply("Numéro inconnu : utilisez un numéro de la dernière page de résultats "
                         "(!annuaire <texte>).")
         return
     try:
-        added = await directory.add_favourite(ctx.sender, last.national_ids[index])
+        added = await directory.add_favourite(ctx.sender, national_id)
     except UnknownPractitioner:
         await ctx.reply("Ce praticien n'est plus dans l'annuaire.")
         return
@@ -160,19 +148,24 @@ async def favourites(ctx: CommandContext) -> None:
     await ctx.reply("\n".join(lines))
 
 
-def register(router: CommandRouter) -> None:
-    section = "Annuaire"
-    router.register(Command(
-        name="annuaire", aliases=("search", "recherche"), handler=search, usage="<texte>",
-        section=section, help_fr="chercher un praticien (nom, spécialité, ville, CPTS…)",
-        help_en="search the national directory"))
-    router.register(Command(
-        name="suite", aliases=("next",), handler=next_page, section=section,
-        help_fr="page suivante des résultats", help_en="next page of results"))
-    router.register(Command(
-        name="favori", aliases=("favorite", "fav"), handler=favourite, usage="N | -N",
-        section=section, help_fr="ajouter le résultat N aux favoris (ou -N : retirer)",
-        help_en="add result N to favourites (-N removes)"))
-    router.register(Command(
-        name="favoris", aliases=("favorites",), handler=favourites, section=section,
-        help_fr="vos correspondants favoris", help_en="your favourite correspondents"))
+SECTION = "Annuaire"
+
+FEATURE = Feature(
+    name="directory",
+    commands=(
+        Command(
+            name="annuaire", aliases=("search", "recherche"), handler=search, usage="<texte>",
+            section=SECTION, help_fr="chercher un praticien (nom, spécialité, ville, CPTS…)",
+            help_en="search the national directory"),
+        Command(
+            name="suite", aliases=("next",), handler=next_page, section=SECTION,
+            help_fr="page suivante des résultats", help_en="next page of results"),
+        Command(
+            name="favori", aliases=("favorite", "fav"), handler=favourite, usage="N | -N",
+            section=SECTION, help_fr="ajouter le résultat N aux favoris (ou -N : retirer)",
+            help_en="add result N to favourites (-N removes)"),
+        Command(
+            name="favoris", aliases=("favorites",), handler=favourites, section=SECTION,
+            help_fr="vos correspondants favoris", help_en="your favourite correspondents"),
+    ),
+)

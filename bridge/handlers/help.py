@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
-from bridge.commands import Command, CommandContext, CommandRouter
+from bridge.commands import Command, CommandContext
+from bridge.context import Feature
 
 GREETING_FR = "Bonjour, je suis le robot Confrère."
 
@@ -32,8 +33,12 @@ async def show_help(ctx: CommandContext) -> None:
     await ctx.reply("\n".join(lines), "".join(html))
 
 
-def register(router: CommandRouter) -> None:
-    router.register(Command(
-        name="aide", aliases=("help",), handler=show_help,
-        help_fr="affiche cette aide", help_en="show this help",
-    ))
+FEATURE = Feature(
+    name="help",
+    commands=(
+        Command(
+            name="aide", aliases=("help",), handler=show_help,
+            help_fr="affiche cette aide", help_en="show this help",
+        ),
+    ),
+)

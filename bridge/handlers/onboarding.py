@@ -16,8 +16,10 @@ from typing import Any
 from nio import JoinedMembersResponse, RoomMemberEvent, RoomSendResponse
 from sqlalchemy import select, update
 
+from bridge.accounts.states import State
 from bridge.accounts.models import Account
 from bridge.background import PollingWorker
+from bridge.context import Feature, HandlerContext
 from bridge.storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -74,17 +76,18 @@ class WelcomeWorker(PollingWorker):
 
     name = "welcome"
 
-    def __init__(self, services: Any, poll_seconds: float = 5) -> None:
+    def __init__(self, services: HandlerContext, poll_seconds: float = 5) -> None:
         super().__init__()
         self.services = services
         self.poll_seconds = poll_seconds
 
-    def attach(self, bot: Any) -> None:
+    def bot_started(self, bot: Any) -> None:
         """Wake up when someone joins a room of the bot (a practitioner accepting the invite)."""
         async def on_member(room, event: RoomMemberEvent) -> None:
             if event.membership == "join" and event.state_key != bot.user_id:
                 self.poke()
         bot.client.add_event_callback(on_member, RoomMemberEvent)
+        self.poke()
 
     async def run_once(self) -> None:
         bot = self.services.bot
@@ -120,7 +123,7 @@ class WelcomeWorker(PollingWorker):
             return
         response = await bot.client.room_send(
             account.onboarding_room_id, "m.room.message",
-            welcome_content(account.first_name, account.verification_state == "verified"),
+            welcome_content(account.first_name, account.verification_state == State.VERIFIED),
             tx_id=f"confrere-welcome-{account.id}", ignore_unverified_devices=True)
         if not isinstance(response, RoomSendResponse):
             raise RuntimeError(f"send failed: {getattr(response, 'status_code', '')}")  # noqa: TRY004
@@ -150,12 +153,12 @@ DECLINED_FR = (
 )
 
 
-async def on_bot_invited(services: Any, inviter: str, room_id: str) -> bool:
+async def on_bot_invited(services: HandlerContext, inviter: str, room_id: str) -> bool:
     """May the bot join the direct conversation `inviter` opened? Only for verified users and
     administrators. Anyone else keeps the one conversation the bot opened with them
     (`Account.onboarding_room_id`): it is reopened or re-offered, and they are told so."""
     state = await services.verification.state_for_rules(inviter)
-    if state["verification"] == "verified" or state["administrator"]:
+    if state["verification"] == State.VERIFIED or state["administrator"]:
         return True
     account = await services.verification.account(inviter)
     if account is not None:
@@ -163,7 +166,7 @@ async def on_bot_invited(services: Any, inviter: str, room_id: str) -> bool:
     return False
 
 
-async def offer_onboarding_conversation(services: Any, account: Account) -> None:
+async def offer_onboarding_conversation(services: HandlerContext, account: Account) -> None:
     """Make sure `account` can reach its own conversation with the bot, and say where it is."""
     bot = services.bot
     room_id = account.onboarding_room_id
@@ -185,3 +188,11 @@ async def offer_onboarding_conversation(services: Any, account: Account) -> None
     except Exception as exc:  # noqa: BLE001 - the notice is a courtesy
         log.info("could not explain the declined invite to %s (%s)", account.user_id,
                  type(exc).__name__)
+
+
+def _welcome(context: HandlerContext) -> list[PollingWorker]:
+    context.welcome = WelcomeWorker(context)
+    return [context.welcome]
+
+
+FEATURE = Feature(name="onboarding", workers=_welcome)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bridge.commands import Command, CommandContext, CommandRouter
+from bridge.accounts.states import Method, State
+from bridge.commands import Command, CommandContext
+from bridge.context import Feature
 from bridge.identity.cps_challenge import issue_code
 from bridge.handlers import documents
 from bridge.verification import tokens
+from bridge.verification.effects import VerificationEffects
 from bridge.verification.service import NoAccount
-from bridge.web.psc import LINK_PURPOSE, START_PATH
+from bridge.identity.psc import LINK_PURPOSE, START_PATH
 
 NO_ACCOUNT_FR = (
     "Je ne trouve pas de compte Confrère pour vous : créez-le depuis la page d'inscription, "
@@ -43,7 +46,7 @@ async def verify(ctx: CommandContext) -> None:
     if argument in ("statut", "status"):
         await ctx.reply(f"Votre identité est {STATE_FR.get(account.verification_state, '?')}.")
         return
-    if account.verification_state == "verified":
+    if account.verification_state == State.VERIFIED:
         await ctx.reply("Votre identité est déjà vérifiée : vous pouvez échanger avec vos "
                         "confrères.\n(Your identity is already verified.)")
         return
@@ -51,12 +54,12 @@ async def verify(ctx: CommandContext) -> None:
         await documents.start(ctx, DOCUMENT_ARGUMENTS[argument])
         return
     if argument in ("manuel", "manual"):
-        if account.verification_state == "pending":
+        if account.verification_state == State.PENDING:
             await ctx.reply("Votre demande de vérification est déjà en cours d'examen ; "
                             "je vous préviendrai ici dès qu'elle sera traitée.")
             return
         try:
-            await verification.request(ctx.sender, "manual")
+            await verification.request(ctx.sender, Method.MANUAL)
         except NoAccount:
             await ctx.reply(NO_ACCOUNT_FR)
             return
@@ -101,10 +104,15 @@ async def cps_instructions(services, user_id: str) -> str:
     )
 
 
-def register(router: CommandRouter) -> None:
-    router.register(Command(
-        name="verifier", aliases=("verify", "vérifier"), handler=verify,
-        usage="[cps|manuel|document|passeport|statut]", section="Vérification d'identité",
-        help_fr="vérifier votre identité (Pro Santé Connect, carte CPS, manuelle)",
-        help_en="verify your identity",
-    ))
+FEATURE = Feature(
+    name="verification",
+    commands=(
+        Command(
+            name="verifier", aliases=("verify", "vérifier"), handler=verify,
+            usage="[cps|manuel|document|passeport|statut]", section="Vérification d'identité",
+            help_fr="vérifier votre identité (Pro Santé Connect, carte CPS, manuelle)",
+            help_en="verify your identity",
+        ),
+    ),
+    listeners=lambda context: VerificationEffects(context).listeners(),
+)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from bridge.accounts.states import Method, State
 from bridge.identity.documents import (
     MB,
     STEPS,
@@ -32,7 +33,7 @@ from bridge.identity.documents import (
 from bridge.identity.directory_link import link_declared
 from bridge.identity.onfido import CheckOutcome, OnfidoClient, OnfidoError, signature_valid
 from bridge.storage.models import utcnow
-from bridge.verification.effects import ADMIN_ROOM_KEY
+from bridge.storage.values import ADMIN_ROOM_KEY
 from bridge.verification.models import AuditEntry
 from bridge.verification.service import (
     Decision,
@@ -42,8 +43,6 @@ from bridge.verification.service import (
 )
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from bridge.config import Settings
     from bridge.storage.database import Database
 
@@ -108,24 +107,38 @@ class DocumentChecks:
                 .order_by(DocumentCheck.id.desc()))).scalars().first()
 
     async def accept(self, check: DocumentCheck, photo: Photo) -> str | None:
-        """Keep the photo for the current step; returns the next step, or None when complete."""
+        """Keep the photo of its kind (front, back, selfie: asked again after `retour`, it
+        replaces the earlier one); returns the next step, or None when complete."""
         await self.store.put(check.id, photo)
         steps = STEPS[check.document_type]
-        following = steps[steps.index(check.step) + 1] if check.step != steps[-1] else None
+        following = steps[steps.index(photo.kind) + 1] if photo.kind != steps[-1] else None
         await self._update(check.id, step=following or "complete")
         return following
 
-    # -- handing over to the provider -------------------------------------------------------
-    async def submit(self, check_id: int) -> str:
-        """Send a complete check to its provider; returns the provider that has it."""
+    async def cancel(self, check_id: int) -> None:
+        """The practitioner gave up (or the dialog expired): the photos go at once."""
         check = await self._get(check_id)
+        if check.step in (*WAITING, "complete"):
+            await self._update(check_id, step="cancelled")
+            await self.store.delete(check_id)
+
+    # -- handing over to the provider -------------------------------------------------------
+    async def submit(self, check_id: int, issuing_country: str | None = None) -> str:
+        """Send a complete check to its provider; returns the provider that has it.
+
+        `issuing_country` (ISO alpha-3) is the one the practitioner named; without it, the
+        server-wide `onfido.issuing_country`."""
+        check = await self._get(check_id)
+        country = issuing_country or (self.onfido.issuing_country if self.onfido else None)
         evidence = {"document_check": check.id, "document_type": check.document_type,
                     "documents": await self.store.summary(check.id)}
+        if issuing_country:
+            evidence["issuing_country"] = issuing_country
         if self.provider == "onfido" and self.onfido is not None:
             try:
-                applicant_id, document_ids = await self._send_to_onfido(check)
+                applicant_id, document_ids = await self._send_to_onfido(check, country or "FRA")
                 # pending before the check exists, so that its result can never come first
-                await self.verification.request(check.user_id, "onfido", {
+                await self.verification.request(check.user_id, Method.ONFIDO, {
                     **evidence, "provider": "onfido", "onfido_applicant": applicant_id})
                 created = await self.onfido.client.create_check(applicant_id, document_ids)
             except OnfidoError as exc:
@@ -139,11 +152,13 @@ class DocumentChecks:
                                    check_status="in_progress", submitted_at=utcnow())
                 return "onfido"
         await self._update(check.id, step="submitted", provider="review", submitted_at=utcnow())
-        await self.verification.request(check.user_id, "manual", {**evidence, "provider": "review"})
+        await self.verification.request(check.user_id, Method.MANUAL,
+                                        {**evidence, "provider": "review"})
         await self.post_to_administrators(check.id, "Documents d'identité à examiner.")
         return "review"
 
-    async def _send_to_onfido(self, check: DocumentCheck) -> tuple[str, list[str]]:
+    async def _send_to_onfido(self, check: DocumentCheck,
+                              issuing_country: str) -> tuple[str, list[str]]:
         """Applicant, document sides and live photo; returns the applicant and document ids."""
         assert self.onfido is not None
         account = await self.verification.account(check.user_id)
@@ -154,7 +169,7 @@ class DocumentChecks:
         applicant_id = await client.create_applicant(account.first_name, account.last_name)
         document_ids = [
             await client.upload_document(applicant_id, photos[side], check.document_type, side,
-                                         self.onfido.issuing_country)
+                                         issuing_country)
             for side in ("front", "back") if side in photos]
         await client.upload_live_photo(applicant_id, photos["selfie"])
         return applicant_id, document_ids
@@ -257,7 +272,7 @@ class DocumentChecks:
             if link.national_id is not None:
                 try:
                     await self.verification.verify(
-                        check.user_id, "onfido", "onfido", national_id=link.national_id,
+                        check.user_id, Method.ONFIDO, "onfido", national_id=link.national_id,
                         evidence={"document_check": check.id, "onfido_check": outcome.check_id,
                                   "result": "clear", "national_id": link.national_id,
                                   "documents": await self.store.summary(check.id)})
@@ -276,7 +291,7 @@ class DocumentChecks:
     # -- after the decision -----------------------------------------------------------------
     async def on_decision(self, decision: Decision) -> None:
         """A decision was made: delete this practitioner's photos, keep their hashes in audit."""
-        if decision.state not in ("verified", "refused", "revoked"):
+        if decision.state not in (State.VERIFIED, State.REFUSED, State.REVOKED):
             return
         async with self.db.session() as session:
             checks = (await session.execute(select(DocumentCheck.id).where(
@@ -339,38 +354,3 @@ class DocumentChecks:
             for name, value in values.items():
                 setattr(check, name, value)
 
-
-async def start_document_provider(settings: Settings, checks: DocumentChecks,
-                                  http: aiohttp.ClientSession, serve: Any,
-                                  extra: dict) -> None:
-    """Give `checks` the configured Onfido (or its development simulator) and start polling.
-
-    `serve(app, port)` runs a simulator on loopback for the service's lifetime.
-    """
-    if settings.verification.document_provider != "onfido":
-        return
-    from bridge.config import ConfigError
-    from bridge.web.onfido import WEBHOOK_PATH
-
-    onfido = settings.onfido
-    if onfido.simulated:
-        from bridge.dev.onfido_simulator import OnfidoSimulator
-
-        log.warning("no Onfido base_url configured: using the development simulator")
-        simulator = OnfidoSimulator(
-            api_token=settings.secrets.onfido_simulator_api_token,
-            webhook_token=settings.secrets.onfido_simulator_webhook_token,
-            base_url=f"http://127.0.0.1:{onfido.simulator_port}",
-            webhook_url=settings.service.internal + WEBHOOK_PATH)
-        await serve(simulator.app(), onfido.simulator_port)
-        extra["onfido_simulator"] = simulator
-        base_url, api_token, webhook_token = (simulator.api_url, simulator.api_token,
-                                              simulator.webhook_token)
-    else:
-        if not onfido.api_token or not onfido.webhook_token:
-            raise ConfigError("onfido.api_token and onfido.webhook_token are required when "
-                              "verification.document_provider is onfido")
-        base_url, api_token, webhook_token = onfido.base_url, onfido.api_token, onfido.webhook_token
-    checks.onfido = OnfidoProvider(OnfidoClient(base_url, api_token, http), webhook_token,
-                                   onfido.issuing_country)
-    checks.start()

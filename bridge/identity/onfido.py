@@ -17,6 +17,8 @@ import aiohttp
 
 from bridge.identity.documents import Photo
 
+WEBHOOK_PATH = "/webhooks/onfido"  # served by web/onfido.py, told to Onfido
+
 REPORT_NAMES = ("document", "facial_similarity_photo")
 FINAL_STATUSES = ("complete", "withdrawn")
 

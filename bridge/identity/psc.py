@@ -24,6 +24,10 @@ from joserfc.jwk import KeySet, OctKey
 
 from bridge.identity.matching import ProvenIdentity
 
+# The bot hands out a single-use link (purpose LINK_PURPOSE) to START_PATH, served by web/psc.py.
+LINK_PURPOSE = "psc_link"
+START_PATH = "/verification/psc"
+
 ASYMMETRIC = ("RS256", "ES256")
 ALLOWED_ALGS = ASYMMETRIC + ("HS256",)
 REQUIRED_ACR = "eidas1"

@@ -8,7 +8,6 @@ UPDATE, safe with several processes), sent, then marked sent; failures back off 
 from __future__ import annotations
 
 import logging
-import random
 import uuid
 from datetime import timedelta
 from email.message import EmailMessage
@@ -19,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.mail.models import OutboxMail
 from bridge.mail.smtp import PermanentFailure, SmtpConnection, SmtpTarget
-from bridge.background import PollingWorker
+from bridge.background import PollingWorker, backoff  # noqa: F401 - also imported from here
 from bridge.storage.database import Database
 from bridge.storage.models import utcnow
 
@@ -39,11 +38,6 @@ def enqueue(session: AsyncSession, *, kind: str, recipient: str, subject: str, t
     )
     session.add(mail)
     return mail
-
-
-def backoff(attempts: int, ceiling: float) -> float:
-    """1, 2, 4, … seconds up to `ceiling`, with jitter so many mails don't retry in lockstep."""
-    return min(ceiling, 2.0 ** max(0, attempts - 1)) * random.uniform(0.8, 1.0)
 
 
 def as_message(mail: OutboxMail, sender: str) -> EmailMessage:

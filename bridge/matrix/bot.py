@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -29,15 +28,19 @@ from nio import (
     RoomMessageImage,
     RoomMessageText,
     RoomPreset,
+    RoomSendResponse,
     SyncResponse,
     UploadResponse,
 )
 
-from bridge.commands import CommandRouter
+from bridge.commands import PREFIX, CommandRouter
+from bridge.dialogs import Answer, DialogEngine
+from bridge.dialogs.engine import BACK_WORDS, CANCEL_WORDS
 from bridge.matrix import trust_command
 from bridge.matrix.cross_signing import CrossSigningKeys, ensure_cross_signed
 from bridge.matrix.device_trust import DeviceTrust, MasterKeyPins, TrustedSendClient
 from bridge.matrix.undecryptable import UndecryptableNotices
+from bridge.storage.private_files import write_private_json
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +70,7 @@ class BotSession:
         return json.loads(self.path.read_text())
 
     def save(self, data: dict[str, str]) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle)
+        write_private_json(self.path, data)
 
 
 class Bot:
@@ -93,6 +94,8 @@ class Bot:
         trust_command.register(router, self)
         # Asked about each direct-conversation invite: (inviter, room id) -> join it?
         self.on_direct_conversation: Callable[[str, str], Awaitable[bool]] | None = None
+        # Multi-step conversations (`bridge/dialogs/`): free text goes to the one running.
+        self.dialogs: DialogEngine | None = None
         # Told about each image or file sent to the bot (identity documents).
         self.on_attachment: Callable[[MatrixRoom, Any], Awaitable[None]] | None = None
 
@@ -161,7 +164,9 @@ class Bot:
     async def _send_message(self, room_id: str, content: dict[str, Any]) -> None:
         """Room keys go only to the devices `device_trust.py` trusts (`TrustedSendClient`)."""
         assert self.client is not None
-        await self.client.room_send(room_id, "m.room.message", content)
+        response = await self.client.room_send(room_id, "m.room.message", content)
+        if not isinstance(response, RoomSendResponse):  # raised, so a follow-up is retried
+            raise RuntimeError(f"send failed: {getattr(response, 'status_code', '')}")
 
     async def send_encrypted_image(self, room_id: str, data: bytes, mimetype: str,
                                    body: str) -> None:
@@ -365,9 +370,22 @@ class Bot:
         if not room.encrypted:
             await reply(UNENCRYPTED_FR)
             return
+        if await self._to_dialog(event.sender, room.room_id, event.body, reply):
+            return
         handled = await self.router.dispatch(event.sender, room.room_id, event.body, reply)
         if not handled and room.member_count <= 2:
             await reply(NOT_A_COMMAND_FR)
+
+    async def _to_dialog(self, sender: str, room_id: str, text: str, reply) -> bool:
+        """Free text, and `annuler`/`retour` (with or without `!`), go to the dialog running
+        in this conversation; any other `!command` still runs. False: not for a dialog."""
+        if self.dialogs is None:
+            return False
+        stripped = text.strip()
+        word = stripped.lstrip(PREFIX).strip().casefold()
+        if stripped.startswith(PREFIX) and word not in CANCEL_WORDS | BACK_WORDS:
+            return False
+        return await self.dialogs.handle(sender, room_id, Answer(text=text), reply)
 
     async def _on_attachment(self, room: MatrixRoom, event: Any) -> None:
         if event.sender == self.user_id or not self._first_time(event.event_id):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,8 @@ from signedjson.key import (
     get_verify_key,
 )
 from signedjson.sign import sign_json
+
+from bridge.storage.private_files import write_private_json
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,7 @@ class CrossSigningKeys:
         if path.exists():
             return cls(seeds=json.loads(path.read_text()))
         seeds = {usage: encode_signing_key_base64(generate_signing_key("0")) for usage in USAGES}
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(seeds, handle)
+        write_private_json(path, seeds)
         return cls(seeds=seeds)
 
     def signing_key(self, usage: str):

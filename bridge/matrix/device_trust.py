@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -38,6 +37,8 @@ from nio.exceptions import LocalProtocolError, OlmUnverifiedDeviceError
 from signedjson.key import decode_verify_key_bytes
 from signedjson.sign import SignatureVerifyException, verify_signed_json
 from unpaddedbase64 import decode_base64
+
+from bridge.storage.private_files import write_private_json
 
 log = logging.getLogger(__name__)
 
@@ -124,11 +125,7 @@ class MasterKeyPins:
     def pin(self, user_id: str, key: str, by: str) -> None:
         self._pins[user_id] = {"key": key, "by": by,
                                "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(self._pins, handle, indent=1)
-        os.replace(tmp, self.path)
+        write_private_json(self.path, self._pins, indent=1)
 
 
 class DeviceTrust:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from bridge.commands import Command, CommandContext, CommandRouter
-from bridge.verification.effects import ADMIN_ROOM_KEY
+from bridge.storage.values import ADMIN_ROOM_KEY
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from html import escape
 from aiohttp import web
 from sqlalchemy import select
 
+from bridge.accounts.states import State
 from bridge.accounts.models import Account
 from bridge.identity.psc import PscError, ProSanteConnect, pkce_pair, proven_identity
 from bridge.sso.provider import AuthorizationError, AuthorizationRequest, Provider
@@ -138,7 +139,7 @@ class SsoPages:
         async with self.verification.db.session() as db:
             accounts = list((await db.execute(
                 select(Account).where(Account.national_id == national_id))).scalars().all())
-        verified = [a for a in accounts if a.verification_state == "verified"]
+        verified = [a for a in accounts if a.verification_state == State.VERIFIED]
         if len(verified) == 1:
             return None, verified[0]
         if len(verified) > 1:  # never guess between two accounts: fail closed
@@ -148,7 +149,7 @@ class SsoPages:
                         "contactez l'administrateur de votre serveur Confrère.</p>"
                         "<p lang=\"en\">Several accounts are linked to your national "
                         "identifier; contact your Confrère administrator.</p>", 409), None
-        revoked = [a for a in accounts if a.verification_state == "revoked"]
+        revoked = [a for a in accounts if a.verification_state == State.REVOKED]
         if revoked:
             reason = await self._revocation_reason(revoked[-1].user_id)
             return page("Compte révoqué",

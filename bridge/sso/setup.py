@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import select
 
+from bridge.accounts.states import State
 from bridge.accounts.models import Account
 from bridge.config import Settings
 from bridge.identity.psc import ProSanteConnect
@@ -23,7 +24,7 @@ from bridge.sso import (AUTHORIZE_PATH, CALLBACK_PATH, CLIENT_ID, DISCOVERY_PATH
 from bridge.sso.pages import SsoPages
 from bridge.sso.provider import Provider, SynapseClient
 from bridge.verification.service import VerificationService
-from bridge.web.ratelimit import RateLimiter
+from bridge.storage.ratelimit import RateLimiter
 from bridge.web.templating import STATIC
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def sso_routes(settings: Settings, psc: ProSanteConnect, verification: Verificat
         async with verification.db.session() as session:
             account = (await session.execute(
                 select(Account).where(Account.user_id == user_id))).scalar_one_or_none()
-        return account is not None and account.verification_state == "verified"
+        return account is not None and account.verification_state == State.VERIFIED
 
     client = SynapseClient(CLIENT_ID, client_secret(settings), synapse_redirect_uri(settings))
     provider = Provider(verification.db, client, issuer(settings), still_verified)

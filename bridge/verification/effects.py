@@ -10,16 +10,17 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
-from bridge.verification.badge import fallback_badge, unverified_name
-from bridge.verification.service import TAKEN_EN, Decision, VerificationService
+from bridge.accounts.states import State
+from bridge.storage.values import ADMIN_ROOM_KEY
+from bridge.matrix.synapse_admin import set_display_name
+from bridge.verification.badge import badge, fallback_badge, unverified_name
+from bridge.verification.service import TAKEN_EN, Decision, Listener, VerificationService
 
 if TYPE_CHECKING:
-    from bridge.config import Settings
+    from bridge.context import HandlerContext
     from bridge.matrix.bot import Bot
 
 log = logging.getLogger(__name__)
-
-ADMIN_ROOM_KEY = "admin_room_id"
 
 OUTCOME_FR = {
     "verified": "Bonne nouvelle : votre identité est vérifiée. Vous pouvez maintenant écrire à "
@@ -42,21 +43,31 @@ OUTCOME_EN = {
 }
 
 
-class VerificationEffects:
-    def __init__(self, settings: "Settings", verification: VerificationService,
-                 http: aiohttp.ClientSession, admin_token: str, bot: "Bot",
-                 display_name_for=None) -> None:
-        self.settings = settings
-        self.verification = verification
-        self.http = http
-        self.admin_token = admin_token
-        self.bot = bot
-        self.display_name_for = display_name_for
+class EffectFailed(RuntimeError):
+    """An effect's call was answered with an error: raised so that it is retried."""
 
-    def register(self) -> None:
-        for listener in (self.forget_cached_state, self.set_badge, self.tell_practitioner,
-                         self.tell_administrators):
-            self.verification.listeners.append(listener)
+
+class VerificationEffects:
+    """The listeners; each raises when its effect did not happen, so that it is retried —
+    including before the bot has started (`BotNotReady`): it runs once the bot is there."""
+
+    def __init__(self, context: "HandlerContext") -> None:
+        self.context = context
+        self.settings = context.settings
+        self.verification = context.verification
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        if self.context.http is None:
+            raise EffectFailed("the service's HTTP client is not open yet")
+        return self.context.http
+
+    def listeners(self) -> dict[str, "Listener"]:
+        """Stable names: a pending follow-up is stored under them (`followups.py`)."""
+        return {"verification.module-cache": self.forget_cached_state,
+                "verification.badge": self.set_badge,
+                "verification.tell-practitioner": self.tell_practitioner,
+                "verification.tell-administrators": self.tell_administrators}
 
     async def forget_cached_state(self, decision: Decision) -> None:
         """Tell the Synapse module to drop its cached answer for this user now."""
@@ -68,29 +79,26 @@ class VerificationEffects:
             headers={"Authorization": f"Bearer {self.settings.secrets.module_secret}"},
         ) as response:
             if response.status != 200:
-                log.warning("module cache invalidation answered %s", response.status)
+                raise EffectFailed(f"module cache invalidation answered {response.status}")
 
     async def set_badge(self, decision: Decision) -> None:
         """Verified: "Dr Prénom NOM — Spécialité, Ville" from the directory, or the names.
         Revoked: the badge is removed and the name says so ("Prénom NOM (non vérifié)")."""
-        if decision.state not in ("verified", "revoked"):
+        if decision.state not in (State.VERIFIED, State.REVOKED):
             return
         account = await self.verification.account(decision.user_id)
         if account is None or account.verification_state != decision.state:
             return  # a later decision already changed the state: its own follow-up names it
         name = None
-        if decision.state == "revoked":
+        if decision.state == State.REVOKED:
             name = unverified_name(account.first_name, account.last_name)
-        elif self.display_name_for is not None and account.national_id:
-            name = await self.display_name_for(account.national_id)
+        elif account.national_id:
+            practitioner = await self.context.directory.get(account.national_id)
+            name = badge(practitioner) if practitioner is not None else None
         name = name or fallback_badge(account.first_name, account.last_name)
-        async with self.http.put(
-            f"{self.settings.synapse.url}/_synapse/admin/v2/users/{decision.user_id}",
-            json={"displayname": name},
-            headers={"Authorization": f"Bearer {self.admin_token}"},
-        ) as response:
-            if response.status not in (200, 201):
-                log.warning("setting the verified display name answered %s", response.status)
+        # raises SynapseAdminError on an error status: the follow-up is retried
+        await set_display_name(self.http, self.settings.synapse.url,
+                               self.context.require_admin_token(), decision.user_id, name)
 
     async def tell_practitioner(self, decision: Decision) -> None:
         """In the conversation the bot opened with them (the only one that is theirs)."""
@@ -101,15 +109,15 @@ class VerificationEffects:
         reason = decision.reason or "motif non précisé"
         text = (OUTCOME_FR[decision.state].format(reason=reason) + "\n("
                 + OUTCOME_EN[decision.state].format(reason=reason, reason_en=TAKEN_EN) + ")")
-        await self.bot.send_text(account.onboarding_room_id, text)
+        await self.context.require_bot().send_text(account.onboarding_room_id, text)
 
     async def tell_administrators(self, decision: Decision) -> None:
-        if decision.state not in ("pending", "conflict"):
+        if decision.state not in (State.PENDING, State.CONFLICT):
             return
         room_id = await self.verification.get_value(ADMIN_ROOM_KEY)
         if not room_id:
             return
-        if decision.state == "pending":
+        if decision.state == State.PENDING:
             text = (f"Nouvelle demande de vérification ({decision.method}) de "
                     f"{decision.user_id}. Voir : !admin verifications")
         else:
@@ -118,7 +126,7 @@ class VerificationEffects:
             text = (f"⚠ Vérification refusée : le numéro national {decision.national_id} est "
                     f"déjà lié à {holder} ; tentative de {who} ({decision.method}). "
                     "Voir : !admin verifications")
-        await self.bot.send_text(room_id, text)
+        await self.context.require_bot().send_text(room_id, text)
 
 
 async def ensure_admin_room(verification: VerificationService, bot: "Bot",

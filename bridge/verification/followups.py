@@ -11,14 +11,16 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from sqlalchemy import DateTime, Integer, String, Text, select
+from sqlalchemy import DateTime, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bridge.background import PollingWorker
+from bridge.accounts.states import State
+from bridge.background import PollingWorker, backoff
 from bridge.storage.models import Base, utcnow
+from bridge.verification.decision import Decision
 
 if TYPE_CHECKING:
-    from bridge.verification.service import Decision, VerificationService
+    from bridge.verification.service import VerificationService
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +42,25 @@ class PendingFollowUp(Base):
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-def listener_name(listener) -> str:
-    return getattr(listener, "__qualname__", getattr(listener, "__name__", repr(listener)))
+# Rows written before listeners had declared names carry the function's __qualname__.
+FORMER_NAMES = {
+    "VerificationEffects.forget_cached_state": "verification.module-cache",
+    "VerificationEffects.set_badge": "verification.badge",
+    "VerificationEffects.tell_practitioner": "verification.tell-practitioner",
+    "VerificationEffects.tell_administrators": "verification.tell-administrators",
+    "DocumentChecks.on_decision": "identity.delete-documents",
+}
 
 
 def _delay(attempts: int) -> timedelta:
-    return min(timedelta(seconds=5 * 2 ** min(attempts, 10)), MAX_DELAY)
+    return timedelta(seconds=backoff(attempts, MAX_DELAY.total_seconds(), first=10))
 
 
-async def remember(verification: "VerificationService", listener, decision: "Decision") -> None:
+async def remember(verification: "VerificationService", name: str, decision: Decision) -> None:
+    """Keep a failed follow-up under its listener's declared name, due after a back-off."""
     async with verification.db.session() as session, session.begin():
         session.add(PendingFollowUp(
-            listener=listener_name(listener), user_id=decision.user_id, state=decision.state,
+            listener=name, user_id=decision.user_id, state=decision.state,
             method=decision.method, actor=decision.actor, reason=decision.reason,
             national_id=decision.national_id, due_at=utcnow() + _delay(1)))
 
@@ -66,10 +75,14 @@ class FollowUpWorker(PollingWorker):
         super().__init__()
         self.verification = verification
 
-    async def run_once(self) -> int:
-        from bridge.verification.service import Decision
+    async def retry_now(self) -> None:
+        """Make every pending follow-up due now (the bot has just started) and wake up."""
+        async with self.verification.db.session() as session, session.begin():
+            await session.execute(update(PendingFollowUp).values(due_at=utcnow()))
+        self.poke()
 
-        listeners = {listener_name(f): f for f in self.verification.listeners}
+    async def run_once(self) -> int:
+        listeners = self.verification.listeners
         now = datetime.now(timezone.utc)
         done = 0
         async with self.verification.db.session() as session:
@@ -77,10 +90,10 @@ class FollowUpWorker(PollingWorker):
                                          )).scalars().all()
             for row in due:
                 due_at = row.due_at if row.due_at.tzinfo else row.due_at.replace(tzinfo=timezone.utc)
-                listener = listeners.get(row.listener)
+                listener = listeners.get(FORMER_NAMES.get(row.listener, row.listener))
                 if due_at > now or listener is None:
                     continue
-                decision = Decision(row.user_id, row.state, row.method, row.actor, row.reason,
+                decision = Decision(row.user_id, State(row.state), row.method, row.actor, row.reason,
                                     row.national_id)
                 try:
                     await listener(decision)

@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bridge.accounts.states import State
 from bridge.storage.models import Base, utcnow
-
-METHODS = ("psc", "cps", "manual", "onfido")
+from bridge.storage.values import ServiceValue  # noqa: F401 - its former home
 
 
 class VerificationRequest(Base):
@@ -23,7 +23,7 @@ class VerificationRequest(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[str] = mapped_column(String(255), index=True)
     method: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=State.PENDING.value)
     evidence: Mapped[dict] = mapped_column(JSON, default=dict)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -59,11 +59,3 @@ class OneTimeToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
-
-class ServiceValue(Base):
-    """Small durable facts of the service itself (e.g. the admin room id)."""
-
-    __tablename__ = "service_values"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)

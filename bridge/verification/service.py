@@ -10,9 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Awaitable, Callable
 
 from datetime import timedelta
 
@@ -20,8 +18,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bridge.accounts.models import Account
+from bridge.accounts.states import Method, State
+from bridge.storage import values
 from bridge.storage.database import Database
-from bridge.verification.models import AuditEntry, ServiceValue, VerificationRequest
+from bridge.verification.decision import Decision, Listener
+from bridge.verification.followups import remember
+from bridge.verification.models import AuditEntry, VerificationRequest
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +55,6 @@ class NationalIdTaken(Exception):
         self.holder = holder
 
 
-@dataclass(frozen=True)
-class Decision:
-    user_id: str
-    state: str  # pending | verified | refused | revoked | conflict (national id taken)
-    method: str | None
-    actor: str
-    reason: str | None = None
-    national_id: str | None = None
-
-
-Listener = Callable[[Decision], Awaitable[None]]
-
-
 def evidence_digest(evidence: dict | None) -> str | None:
     if not evidence:
         return None
@@ -77,7 +66,15 @@ class VerificationService:
     def __init__(self, database: Database, administrators: tuple[str, ...] = ()) -> None:
         self.db = database
         self.administrators = administrators
-        self.listeners: list[Listener] = []
+        # Stable name -> listener: a follow-up that failed is stored under the name, so it is
+        # still found after the function that performs it is renamed (`followups.py`).
+        self.listeners: dict[str, Listener] = {}
+
+    def listen(self, name: str, listener: Listener) -> None:
+        """Run `listener` after every decision; `name` is stable ("verification.badge")."""
+        if self.listeners.get(name, listener) is not listener:
+            raise ValueError(f"two verification listeners are named {name!r}")
+        self.listeners[name] = listener
 
     # -- what the access rules ask ------------------------------------------------------
     async def state_for_rules(self, user_id: str) -> dict:
@@ -86,7 +83,7 @@ class VerificationService:
         rooms = [account.onboarding_room_id] if account and account.onboarding_room_id else []
         return {
             "user_id": user_id,
-            "verification": account.verification_state if account else "unverified",
+            "verification": account.verification_state if account else State.UNVERIFIED,
             "onboarding_rooms": rooms,
             "administrator": user_id in self.administrators,
         }
@@ -113,16 +110,16 @@ class VerificationService:
         """Open a pending request (manual review, document check); returns its id."""
         async with self.db.session() as session, session.begin():
             account = await self._account_for_update(session, user_id)
-            if account.verification_state != "verified":
-                account.verification_state = "pending"
-            request = VerificationRequest(user_id=user_id, method=method, status="pending",
+            if account.verification_state != State.VERIFIED:
+                account.verification_state = State.PENDING
+            request = VerificationRequest(user_id=user_id, method=method, status=State.PENDING,
                                           evidence=evidence or {})
             session.add(request)
             session.add(AuditEntry(user_id=user_id, action="requested", method=method,
                                    actor=user_id, evidence_sha256=evidence_digest(evidence)))
             await session.flush()
             request_id = request.id
-        await self._announce(Decision(user_id, "pending", method, user_id))
+        await self._announce(Decision(user_id, State.PENDING, method, user_id))
         return request_id
 
     async def verify(self, user_id: str, method: str, actor: str, *,
@@ -137,14 +134,15 @@ class VerificationService:
         try:
             async with self.db.session() as session, session.begin():
                 account = await self._account_for_update(session, user_id)
-                account.verification_state = "verified"
+                account.verification_state = State.VERIFIED
                 if national_id:
                     account.national_id = national_id
-                await self._close_pending(session, user_id, "verified", actor, None, method,
+                await self._close_pending(session, user_id, State.VERIFIED, actor, None, method,
                                           evidence)
                 session.add(AuditEntry(user_id=user_id, action="verified", method=method,
                                        actor=actor, evidence_sha256=evidence_digest(evidence)))
-                decision = Decision(user_id, "verified", method, actor, None, account.national_id)
+                decision = Decision(user_id, State.VERIFIED, method, actor, None,
+                                    account.national_id)
         except IntegrityError:
             holder = await self.holder_of(national_id or "") or "?"
             await self.report_conflict(user_id, method, actor, national_id or "", holder)
@@ -162,14 +160,14 @@ class VerificationService:
         evidence = {"national_id": national_id, "holder": holder, **(attempt or {})}
         async with self.db.session() as session, session.begin():
             session.add(VerificationRequest(
-                user_id=user_id or holder, method=method or "psc", status="conflict",
+                user_id=user_id or holder, method=method or Method.PSC, status=State.CONFLICT,
                 evidence=evidence, reason=TAKEN_FR, decided_by="confrere",
                 decided_at=datetime.now(timezone.utc)))
             session.add(AuditEntry(user_id=user_id or holder, action="duplicate_refused",
                                    method=method, actor=actor, reason=TAKEN_FR,
                                    evidence_sha256=evidence_digest(evidence)))
         log.warning("a verification of a national id already linked to %s was refused", holder)
-        await self._announce(Decision(user_id or "", "conflict", method, actor, TAKEN_FR,
+        await self._announce(Decision(user_id or "", State.CONFLICT, method, actor, TAKEN_FR,
                                       national_id))
 
     async def conflicts(self, days: int = 30) -> list[VerificationRequest]:
@@ -177,7 +175,7 @@ class VerificationService:
         since = datetime.now(timezone.utc) - timedelta(days=days)
         async with self.db.session() as session:
             return list((await session.execute(
-                select(VerificationRequest).where(VerificationRequest.status == "conflict",
+                select(VerificationRequest).where(VerificationRequest.status == State.CONFLICT,
                                                   VerificationRequest.created_at >= since)
                 .order_by(VerificationRequest.id.desc()))).scalars().all())
 
@@ -185,28 +183,29 @@ class VerificationService:
                      evidence: dict | None = None) -> Decision:
         async with self.db.session() as session, session.begin():
             account = await self._account_for_update(session, user_id)
-            if account.verification_state != "verified":
-                account.verification_state = "refused"
-            await self._close_pending(session, user_id, "refused", actor, reason, method, evidence)
+            if account.verification_state != State.VERIFIED:
+                account.verification_state = State.REFUSED
+            await self._close_pending(session, user_id, State.REFUSED, actor, reason, method,
+                                      evidence)
             session.add(AuditEntry(user_id=user_id, action="refused", method=method, actor=actor,
                                    reason=reason, evidence_sha256=evidence_digest(evidence)))
-        decision = Decision(user_id, "refused", method, actor, reason)
+        decision = Decision(user_id, State.REFUSED, method, actor, reason)
         await self._announce(decision)
         return decision
 
     async def revoke(self, user_id: str, actor: str, reason: str) -> Decision:
         async with self.db.session() as session, session.begin():
             account = await self._account_for_update(session, user_id)
-            account.verification_state = "revoked"
+            account.verification_state = State.REVOKED
             session.add(AuditEntry(user_id=user_id, action="revoked", actor=actor, reason=reason))
-        decision = Decision(user_id, "revoked", None, actor, reason)
+        decision = Decision(user_id, State.REVOKED, None, actor, reason)
         await self._announce(decision)
         return decision
 
     async def pending(self) -> list[VerificationRequest]:
         async with self.db.session() as session:
             return list((await session.execute(
-                select(VerificationRequest).where(VerificationRequest.status == "pending")
+                select(VerificationRequest).where(VerificationRequest.status == State.PENDING)
                 .order_by(VerificationRequest.created_at))).scalars().all())
 
     async def audit(self, user_id: str) -> list[AuditEntry]:
@@ -217,17 +216,10 @@ class VerificationService:
 
     # -- small durable values ---------------------------------------------------------------
     async def get_value(self, key: str) -> str | None:
-        async with self.db.session() as session:
-            row = await session.get(ServiceValue, key)
-            return row.value if row else None
+        return await values.get_value(self.db, key)
 
     async def set_value(self, key: str, value: str) -> None:
-        async with self.db.session() as session, session.begin():
-            row = await session.get(ServiceValue, key)
-            if row is None:
-                session.add(ServiceValue(key=key, value=value))
-            else:
-                row.value = value
+        await values.set_value(self.db, key, value)
 
     # -- helpers ----------------------------------------------------------------------------
     async def _account_for_update(self, session, user_id: str) -> Account:
@@ -242,7 +234,7 @@ class VerificationService:
         now = datetime.now(timezone.utc)
         pending = (await session.execute(select(VerificationRequest).where(
             VerificationRequest.user_id == user_id,
-            VerificationRequest.status == "pending"))).scalars().all()
+            VerificationRequest.status == State.PENDING))).scalars().all()
         if not pending and method:
             pending = [VerificationRequest(user_id=user_id, method=method, evidence=evidence or {})]
             session.add(pending[0])
@@ -254,13 +246,10 @@ class VerificationService:
 
     async def _announce(self, decision: Decision) -> None:
         """Run every listener; one that fails is remembered and retried (followups.py)."""
-        from bridge.verification.followups import listener_name, remember
-
-        for listener in self.listeners:
+        for name, listener in list(self.listeners.items()):
             try:
                 await listener(decision)
             except Exception as exc:  # noqa: BLE001 - a failing listener must not undo a decision
                 log.warning("verification follow-up %s failed for a %s decision (%s); "
-                            "will retry", listener_name(listener), decision.state,
-                            type(exc).__name__)
-                await remember(self, listener, decision)
+                            "will retry", name, decision.state, type(exc).__name__)
+                await remember(self, name, decision)

@@ -17,6 +17,7 @@ import logging
 from aiohttp import web
 from confrere_cps import protocol
 
+from bridge.accounts.states import Method
 from bridge.config import ConfigError, Settings
 from bridge.identity.cps import CpsRefusal, TrustStore, check_card, proven_identity
 from bridge.identity.cps_challenge import exchange_code, spend_challenge
@@ -170,7 +171,7 @@ class CpsEndpoints:
         )
         if not result.ok:
             await self.verification.refuse(
-                user_id, "cps", "Carte CPS", result.reason_fr, evidence=evidence
+                user_id, Method.CPS, "Carte CPS", result.reason_fr, evidence=evidence
             )
             return error(
                 403,
@@ -181,7 +182,7 @@ class CpsEndpoints:
             )
         try:
             await self.verification.verify(
-                user_id, "cps", "Carte CPS", national_id=proven.national_id, evidence=evidence
+                user_id, Method.CPS, "Carte CPS", national_id=proven.national_id, evidence=evidence
             )
         except NationalIdTaken as taken:
             return error(409, "national_id_taken", f"Vérification refusée : {taken.message_fr}.",

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bridge.identity.onfido import WEBHOOK_PATH
+
 if TYPE_CHECKING:
     from bridge.identity.document_checks import DocumentChecks
 
-WEBHOOK_PATH = "/webhooks/onfido"
 
 
 class OnfidoWebhook:

@@ -15,8 +15,16 @@ from html import escape
 
 from aiohttp import web
 
+from bridge.accounts.states import Method
 from bridge.identity.matching import match_account
-from bridge.identity.psc import PscError, ProSanteConnect, pkce_pair, proven_identity
+from bridge.identity.psc import (
+    LINK_PURPOSE,
+    START_PATH,
+    ProSanteConnect,
+    PscError,
+    pkce_pair,
+    proven_identity,
+)
 from bridge.verification import proofs, tokens
 from bridge.web.ratelimit import RateLimiter, client_ip
 from bridge.web.sealed import Sealer
@@ -30,9 +38,7 @@ from bridge.verification.service import (
 
 log = logging.getLogger(__name__)
 
-LINK_PURPOSE = "psc_link"
 STATE_PURPOSE = "psc_state"
-START_PATH = "/verification/psc"
 SIGNUP_PATH = "/psc/signup"
 CALLBACK_PATH = "/verification/psc/callback"
 # Signup through PSC: the proven identity waits server-side (`verification/proofs.py`); the
@@ -121,7 +127,7 @@ class PscPages:
         holder = await self.verification.holder_of(proven.national_id)
         if holder is not None:
             await self.verification.report_conflict(
-                None, "psc", "Pro Santé Connect (inscription)", proven.national_id, holder,
+                None, Method.PSC, "Pro Santé Connect (inscription)", proven.national_id, holder,
                 {"attempt": "signup", "sub": claims.get("sub")})
             return taken_page()
         proof_id = await proofs.record(
@@ -169,14 +175,14 @@ class PscPages:
         result = match_account(account.first_name, account.last_name,
                                account.declared_identifier, proven)
         if not result.ok:
-            await self.verification.refuse(user_id, "psc", "Pro Santé Connect", result.reason_fr,
+            await self.verification.refuse(user_id, Method.PSC, "Pro Santé Connect", result.reason_fr,
                                            evidence=evidence)
             return page("Identité non confirmée",
                         f"<p>La vérification est refusée : {escape(result.reason_fr, quote=False)}.</p>"
                         "<p>Si c'est une erreur, demandez une vérification manuelle au robot "
                         "Confrère : <code>!verifier manuel</code>.</p>", status=403)
         try:
-            await self.verification.verify(user_id, "psc", "Pro Santé Connect",
+            await self.verification.verify(user_id, Method.PSC, "Pro Santé Connect",
                                            national_id=proven.national_id, evidence=evidence)
         except NationalIdTaken:
             return taken_page()

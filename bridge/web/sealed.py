@@ -8,8 +8,6 @@ the server keeps nothing, and the cookie is replaced without it once the account
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import os
 import time
@@ -18,11 +16,12 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from bridge.storage.sealing import derive_key
+
 
 class Sealer:
     def __init__(self, secret: str, purpose: str) -> None:
-        key = hmac.new(secret.encode(), f"sealed-cookie\0{purpose}".encode(), hashlib.sha256)
-        self._aead = AESGCM(key.digest())
+        self._aead = AESGCM(derive_key(secret, f"sealed-cookie\0{purpose}"))
         self._aad = purpose.encode()
 
     def seal(self, payload: dict[str, Any], max_age: int) -> str:

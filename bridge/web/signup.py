@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bridge.accounts.states import Method
 from bridge.accounts.enrolment import Enrolment, Refusal, Refused
 from bridge.accounts.pending import CodeOutcome, SignupRequest
 from bridge.accounts.signup import AccountCreationError, HomeserverUnavailable, create_account
@@ -203,7 +204,7 @@ class SignupPages:
         await self.enrolment.finish(pending.id, account.user_id)
         if pending.proven_national_id and pending.proof_id:  # audit, badge, module cache
             await self.services.verification.verify(
-                account.user_id, "psc", "Pro Santé Connect (inscription)",
+                account.user_id, Method.PSC, "Pro Santé Connect (inscription)",
                 national_id=pending.proven_national_id,
                 evidence={"provider": "psc", "national_id": pending.proven_national_id,
                           "at_signup": True})

@@ -84,7 +84,7 @@ async def cps_world(database, tmp_path):
     async def record(decision: Decision) -> None:
         world_decisions.append(decision)
 
-    verification.listeners.append(record)
+    verification.listen("test.record", record)
     app = web.Application()
     app.add_routes(endpoints.routes())
     runner = web.AppRunner(app, access_log=None)

@@ -65,7 +65,7 @@ async def onfido_world(database, tmp_path):
     settings = load_settings(tmp_path, {"CONFRERE_VERIFICATION__DOCUMENT_PROVIDER": "onfido"})
     verification = VerificationService(database, settings.administrators)
     checks = DocumentChecks(settings, database, verification)
-    verification.listeners.append(checks.on_decision)
+    verification.listen("identity.delete-documents", checks.on_decision)
     checks.bot = FakeBot()
     await verification.set_value(ADMIN_ROOM_KEY, "!admins:localhost")
     simulator = OnfidoSimulator(api_token="api-token", webhook_token="hook-token",

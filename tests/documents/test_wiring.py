@@ -36,7 +36,7 @@ async def test_onfido_without_base_url_starts_the_simulator_and_the_webhook(tmp_
     service = ConfrereService(settings)
     await service.start_http()
     try:
-        simulator = service.services.extra["onfido_simulator"]
+        simulator = service.services.onfido_simulator
         assert simulator.webhook_url == settings.service.internal + "/webhooks/onfido"
         token = settings.secrets.onfido_simulator_api_token
         async with aiohttp.ClientSession() as http:

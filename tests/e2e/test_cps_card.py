@@ -27,7 +27,7 @@ NEWEST = VERSIONS[-1]
 @pytest.fixture
 def trusted(stack, tmp_path):
     """The running service trusts the test IGC-Santé PKI for the duration of a test."""
-    endpoints = stack.service.services.extra["cps"]
+    endpoints = stack.service.services.cps
     configured = endpoints.trust
     endpoints.trust = TrustStore.from_files(pki.write_trust_files(tmp_path / "igc"))
     yield

@@ -133,7 +133,9 @@ async def test_review_documents_reach_the_admin_room_then_are_deleted_on_approva
     camille, dm = await onboarding(stack)
     admin, admin_room = await joined_admin(stack)
     started = await camille.ask(dm, stack.bot_id, "!verifier document")
-    assert "RECTO" in started.body and "24 heures" in started.body
+    assert "Quel pays a délivré" in started.body and "24 heures" in started.body
+    country = await camille.ask(dm, stack.bot_id, "ok")
+    assert "Pays émetteur : France" in country.body and "RECTO" in country.body
     answers = await send_all(camille, stack, dm, [("recto.jpg", RECTO), ("verso.jpg", VERSO),
                                                  ("selfie.png", SELFIE)])
     assert "VERSO" in answers[0] and "SELFIE" in answers[1]
@@ -171,7 +173,9 @@ async def test_review_documents_reach_the_admin_room_then_are_deleted_on_approva
 async def test_onfido_clear_verifies_and_its_webhook_cannot_be_forged_or_replayed(stack, onfido):
     camille, dm = await onboarding(stack, account=LISTED)
     started = await camille.ask(dm, stack.bot_id, "!verifier passeport")
-    assert "passeport" in started.body
+    assert "passeport" in started.body and "Quel pays a délivré votre passeport" in started.body
+    country = await camille.ask(dm, stack.bot_id, "Belgique")
+    assert "Pays émetteur : Belgique" in country.body and "PAGE" in country.body
     mark = len(camille.messages)
     answers = await send_all(camille, stack, dm, [("page.jpg", RECTO), ("selfie.png", SELFIE)])
     assert "SELFIE" in answers[0]
@@ -182,6 +186,8 @@ async def test_onfido_clear_verifies_and_its_webhook_cannot_be_forged_or_replaye
                                        for _, e in camille.messages[mark:]), 20, "told verified")
     assert await photos_kept(stack, camille.user_id) == 0
     assert [d["type"] for d in onfido.documents.values()] == ["passport"]
+    # the country the practitioner named, not the server-wide setting (#16 item 16)
+    assert [d["issuing_country"] for d in onfido.documents.values()] == ["BEL"]
     [check_ref] = onfido.checks
 
     url = stack.settings.service.url + "/webhooks/onfido"
@@ -211,6 +217,7 @@ async def test_onfido_consider_goes_to_an_administrator_who_approves(stack, onfi
     camille, dm = await onboarding(stack)
     admin, admin_room = await joined_admin(stack)
     await camille.ask(dm, stack.bot_id, "!verifier document")
+    await camille.ask(dm, stack.bot_id, "France")
     await send_all(camille, stack, dm, [("recto.jpg", RECTO), ("verso.jpg", VERSO),
                                        ("selfie.png", SELFIE)])
     await admin.wait_for(lambda: any(
@@ -236,8 +243,14 @@ async def test_bad_files_and_documents_outside_the_flow_are_refused(stack):
 
     mark = len(camille.messages)
     await camille.send_text(dm, "!verifier manuel")
-    await camille.wait_for(lambda: any("RECTO" in e.body for _, e in camille.messages[mark:]),
+    await camille.wait_for(lambda: any("Quel pays" in e.body
+                                       for _, e in camille.messages[mark:]),
                            20, "the first question")  # after the "pending" notice
+    unknown = await camille.ask(dm, stack.bot_id, "Atlantide")
+    assert "Je ne reconnais pas ce pays" in unknown.body
+    early = await send_and_hear(camille, stack, dm, RECTO, "recto.jpg")
+    assert "réponse écrite" in early  # the country first: the photo is not kept
+    assert "RECTO" in (await camille.ask(dm, stack.bot_id, "FR")).body
     pdf = await send_and_hear(camille, stack, dm, PDF, "recto.jpg")
     assert "PDF" in pdf and "RECTO" in pdf
     other = await send_and_hear(camille, stack, dm, NOT_AN_IMAGE, "recto.jpg",

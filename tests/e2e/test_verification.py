@@ -69,7 +69,7 @@ async def test_pro_sante_connect_verifies_then_colleagues_can_talk(stack):
 
 
 async def test_userinfo_as_signed_jwt_and_hs256_tokens_are_accepted(stack):
-    simulator = stack.service.services.extra["psc_simulator"]
+    simulator = stack.service.services.psc_simulator
     simulator.userinfo_as_jwt, simulator.signing = True, "HS256"
     try:
         camille, dm = await onboarding(stack, "camille", **CAMILLE)
@@ -84,7 +84,7 @@ async def test_userinfo_as_signed_jwt_and_hs256_tokens_are_accepted(stack):
 @pytest.mark.parametrize("tamper", ["expired", "wrong_aud", "wrong_iss", "wrong_nonce",
                                     "wrong_acr", "alg_none", "bad_signature"])
 async def test_forged_id_tokens_are_refused(stack, tamper):
-    simulator = stack.service.services.extra["psc_simulator"]
+    simulator = stack.service.services.psc_simulator
     camille, dm = await onboarding(stack, "camille", **CAMILLE)
     link = psc_flow.link_in((await camille.ask(dm, stack.bot_id, "!verifier")).body)
     simulator.tamper = tamper

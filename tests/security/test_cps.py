@@ -55,7 +55,7 @@ async def crl_server():
 @pytest.fixture
 def cps(stack, tmp_path, crl_server):
     """The running service trusts the test PKI and checks the test CRL, for one test."""
-    endpoints = stack.service.services.extra["cps"]
+    endpoints = stack.service.services.cps
     configured = endpoints.trust, endpoints.revocation
     endpoints.trust = TrustStore.from_files(pki.write_trust_files(tmp_path / "igc"))
     endpoints.revocation = RevocationChecker([crl_server["url"]], timeout=3)

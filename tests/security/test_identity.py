@@ -157,7 +157,7 @@ async def test_second_psc_verification_of_a_linked_identity_is_refused_and_shown
 
 @pytest.fixture
 def trusted(stack, tmp_path):
-    endpoints = stack.service.services.extra["cps"]
+    endpoints = stack.service.services.cps
     configured = endpoints.trust
     endpoints.trust = TrustStore.from_files(pki.write_trust_files(tmp_path / "igc"))
     yield

@@ -82,7 +82,7 @@ async def test_verify_refuses_an_identifier_another_account_holds(database):
 
     async def listener(decision) -> None:
         decisions.append(decision)
-    verification.listeners.append(listener)
+    verification.listen("test.listener", listener)
     async with database.session() as session, session.begin():
         session.add_all([account(1, "810000100007"), account(2, None, "pending")])
     with pytest.raises(NationalIdTaken) as taken:

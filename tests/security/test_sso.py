@@ -33,7 +33,7 @@ async def walk(stack):
 @pytest.fixture
 def simulator(stack):
     """The stack's PSC simulator, put back as it was after the test."""
-    sim = stack.service.services.extra["psc_simulator"]
+    sim = stack.service.services.psc_simulator
     saved = (sim.tamper, sim.signing, sim.userinfo_as_jwt)
     yield sim
     sim.tamper, sim.signing, sim.userinfo_as_jwt = saved
