@@ -63,7 +63,7 @@ def summary(info: dict, elapsed: float, first_run: bool) -> str:
         f" (mot de passe dans {info['admin_credentials_file']})",
         f"  Inscription des praticiens              : {info['signup_url']}",
         f"  Courriel                                : {_mail_line(info['mail'])}",
-        f"  Annuaire                                : {_directory_line(info['directory'])}",
+        f"  Annuaire                                : {_directory_line(info.get('directory'))}",
         f"  Journaux                                : {info['logs_dir']}",
         f"  Les mêmes informations en JSON          : {Path(info['data_dir']) / ENDPOINTS_FILE}",
         "Pour l'exploitation :",
@@ -77,7 +77,9 @@ def summary(info: dict, elapsed: float, first_run: bool) -> str:
     ])
 
 
-def _directory_line(directory: dict) -> str:
+def _directory_line(directory: dict | None) -> str:
+    if directory is None:
+        return "inconnu"
     count = directory["practitioners"]
     if not count:
         return "vide — importez l'extrait national : confrere directory import FICHIER"

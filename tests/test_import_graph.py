@@ -3,9 +3,9 @@
 Layers, lowest first (a module may import its own layer or a lower one, never a higher one):
 
 - foundation: config, storage, background, logs, commands, dialogs — no knowledge of features;
-- plumbing: matrix (the bot, Synapse calls), mail;
+- plumbing: matrix (the bot, Synapse calls), mail, delivery (the durable outbox worker);
 - domain: accounts, directory, identity, verification, cps and the feature packages
-  (agenda, referral, sms, guests, cases);
+  (agenda, referral, sms, webhooks, guests, cases, spaces);
 - context: `bridge/context.py`, what features may use (`HandlerContext`) and declare (`Feature`);
 - surfaces: web, sso, handlers (bot commands), appservice, integrator_api, dev (simulators);
   a surface never imports another surface, except the shared web helpers (`WEB_HELPERS`);
@@ -26,9 +26,9 @@ BRIDGE = Path(__file__).resolve().parent.parent / "bridge"
 
 LAYERS = {
     "foundation": ("__init__", "config", "storage", "background", "logs", "commands", "dialogs"),
-    "plumbing": ("matrix", "mail"),
+    "plumbing": ("matrix", "mail", "delivery"),
     "domain": ("accounts", "directory", "identity", "verification", "cps", "agenda", "referral",
-               "sms", "guests", "cases"),
+               "sms", "webhooks", "guests", "cases", "spaces"),
     "context": ("context",),
     "surfaces": ("web", "sso", "handlers", "appservice", "integrator_api", "dev"),
     "composition": ("service", "features", "providers", "bootstrap", "stack", "cli",
