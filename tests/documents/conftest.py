@@ -12,6 +12,8 @@ from aiohttp import web
 from bridge.accounts.models import Account
 from bridge.config import load_settings
 from bridge.dev.onfido_simulator import OnfidoSimulator
+from bridge.directory.sample import SAMPLE_EXTRACT
+from bridge.directory.service import DirectoryService
 from bridge.identity.document_checks import DocumentChecks, OnfidoProvider
 from bridge.identity.onfido import OnfidoClient
 from bridge.verification.effects import ADMIN_ROOM_KEY
@@ -54,7 +56,7 @@ async def add_account(database, user_id: str, first: str = "Camille", last: str 
         session.add(Account(
             user_id=user_id, first_name=first, last_name=last,
             email=f"{user_id[1:].split(':')[0]}@example.org", exercise_mode="liberal",
-            declared_identifier="10001045367", declared_identifier_type="RPPS",
+            declared_identifier="10000100007", declared_identifier_type="RPPS",  # in the sample
             terms_version="t", terms_accepted_at=now, privacy_version="t",
             privacy_accepted_at=now, verification_state="unverified"))
 
@@ -65,6 +67,9 @@ async def onfido_world(database, tmp_path):
     settings = load_settings(tmp_path, {"CONFRERE_VERIFICATION__DOCUMENT_PROVIDER": "onfido"})
     verification = VerificationService(database, settings.administrators)
     checks = DocumentChecks(settings, database, verification)
+    # An Onfido "clear" verifies only an identity the directory knows: the bundled sample.
+    checks.directory = DirectoryService(settings, database)
+    await checks.directory.import_extract(SAMPLE_EXTRACT, progress=False)
     verification.listen("identity.delete-documents", checks.on_decision)
     checks.bot = FakeBot()
     await verification.set_value(ADMIN_ROOM_KEY, "!admins:localhost")

@@ -176,7 +176,7 @@ async def test_review_posts_the_declared_identity_and_photos_then_deletes_them(d
     check_id, provider = await collect(checks)
     assert provider == "review"
     header = next(text for room, text in bot.texts if room == "!admins:localhost")
-    assert "Camille Bernard" in header and "RPPS 10001045367" in header
+    assert "Camille Bernard" in header and "RPPS 10000100007" in header
     assert [data for _, data, _ in bot.images] == [jpeg("red"), jpeg("green"), png()]
     await checks.verification.refuse(USER, "manual", "@admin:localhost", "photo illisible")
     assert await checks.store.count(check_id) == 0
