@@ -189,7 +189,7 @@ class AccessRules:
         if not self._local(invitee):
             return self._deny(REMOTE_USER)
         if self._ghost(inviter):
-            return self._deny(GHOST_ACTION)
+            return self._spam_answer(await self._hand_over_refusal(inviter, invitee))
         if self._privileged(inviter):
             return self._not_spam
         invitee_state = await self._other_state(invitee)
@@ -310,8 +310,9 @@ class AccessRules:
 
     def _power_levels_refusal(self, sender: str, content: dict, state: Any) -> Refusal | None:
         create = state.get(CREATE)
-        if create is not None and create.sender == self._config.bot_user_id:
-            return POWER_LOCKED
+        if create is not None and create.sender == self._config.bot_user_id and \
+                create.content.get("type") is None:
+            return POWER_LOCKED  # the bot's own conversations; its case rooms have co-creators
         current = state.get(POWER_LEVELS)
         creators = set()
         if create is not None:
@@ -331,6 +332,9 @@ class AccessRules:
         if membership == "join" and target == sender and not (privileged or ghost):
             info = await self._api.get_profile_for_user(self._localpart(sender))
             profile = (getattr(info, "display_name", None), getattr(info, "avatar_url", None))
+        if ghost and membership == "invite" and set(content) <= {"membership", "displayname",
+                                                                  "avatar_url"}:
+            return await self._hand_over_refusal(sender, target)
         refusal = events.membership_refusal(sender, target, content, ghost=ghost,
                                             profile=profile)
         if refusal is None and membership == "invite" and not self._local(target):
@@ -359,6 +363,13 @@ class AccessRules:
         if target is None:
             return events.redaction_target_refusal(None, False)
         return events.redaction_target_refusal(target.type, target.is_state())
+
+    async def _hand_over_refusal(self, stand_in: str, invitee: str) -> Refusal | None:
+        """A guest stand-in inviting the verified person it stood for (see rules)."""
+        if not self._local(invitee):
+            return REMOTE_USER
+        return rules.may_hand_over(await self.states.get(stand_in, fresh=True), invitee,
+                                   await self.states.get(invitee, fresh=True))
 
     def _localpart(self, user_id: str) -> str:
         return user_id[1:].split(":", 1)[0]

@@ -47,6 +47,8 @@ class UserState:
     verification: str  # unverified | pending | verified | refused | revoked; ghost | unknown
     onboarding_rooms: frozenset[str] = field(default_factory=frozenset)
     administrator: bool = False
+    # a guest stand-in whose person is now verified: the one account it may invite
+    promoted_to: str | None = None
 
     @property
     def verified(self) -> bool:
@@ -170,3 +172,14 @@ def may_see_profile(requester: UserState | None, target_id: str, target: UserSta
     if parties.is_ghost(target_id):
         return None if target.verification == "ghost" else PROFILE_HIDDEN
     return None if target.verified else PROFILE_HIDDEN
+
+
+def may_hand_over(stand_in: UserState | None, invitee_id: str,
+                  invitee: UserState | None) -> Refusal | None:
+    """A guest stand-in invites nobody — except, while its promotion runs, the verified
+    account of the person it stood for (it hands its seat over, then leaves)."""
+    if stand_in is None or invitee is None:
+        return SERVICE_UNREACHABLE
+    if stand_in.promoted_to != invitee_id or not invitee.verified:
+        return GHOST_ACTION
+    return None
