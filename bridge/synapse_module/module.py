@@ -11,7 +11,8 @@ Where each rule is enforced:
 - `user_may_create_room_alias`, `user_may_publish_room`, `user_may_send_3pid_invite`: refused.
 - `to_device.guard_to_device`: `/sendToDevice`, which has no module callback.
 - `check_username_for_spam` (spam checker): who appears in Synapse's user directory search;
-  `profiles.guard_profile_queries`: profiles outside shared rooms (no module callback).
+  `profiles.guard_profile_queries`: profiles outside shared rooms (no module callback);
+  `uploads.answer_oversized_uploads`: an upload over the cap gets 413, not a cut connection.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bridge.synapse_module.rules import Parties, UserState
 from bridge.synapse_module.state_client import UserStateClient
 from bridge.synapse_module.profiles import guard_profile_queries
 from bridge.synapse_module.to_device import guard_to_device
+from bridge.synapse_module.uploads import answer_oversized_uploads
 from bridge.synapse_module.web import INVALIDATE_PATH, STATS_PATH, InvalidateResource
 
 logger = logging.getLogger(__name__)
@@ -112,6 +114,7 @@ class AccessRules:
                             self._error)
             guard_profile_queries(homeserver.get_profile_handler(), self.profile_refusal,
                                   self._error)
+            answer_oversized_uploads()
 
     @staticmethod
     def parse_config(config: dict) -> AccessRulesConfig:
