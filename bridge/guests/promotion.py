@@ -81,10 +81,10 @@ class PromotionWorker(PollingWorker):
                 GuestPromotion.done_at.is_(None), GuestPromotion.next_attempt_at <= now)
                 .order_by(GuestPromotion.id).limit(BATCH))).scalars())
         for job in jobs:
-            await self._run(job)
+            await self._run_job(job)
         return len(jobs) == BATCH
 
-    async def _run(self, job: GuestPromotion) -> None:
+    async def _run_job(self, job: GuestPromotion) -> None:
         try:
             await self._promote(job)
         except Exception as exc:  # noqa: BLE001 - retried with back-off
