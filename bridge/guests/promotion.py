@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from bridge.accounts.models import Account
 from bridge.background import PollingWorker
+from bridge.guests.invitations import ensure_registered
 from bridge.guests.models import GuestInvitation, GuestPromotion
 from bridge.storage.database import Database
 from bridge.storage.models import utcnow
@@ -124,6 +125,7 @@ class PromotionWorker(PollingWorker):
     async def _hand_over(self, room_id: str, stand_in: str, user_id: str, token: str) -> None:
         room = urllib.parse.quote(room_id, safe="")
         if await self._membership(room_id, user_id) != "join":
+            await ensure_registered(self.http, self.synapse, self.as_token, stand_in)
             if await self._membership(room_id, stand_in) != "join":
                 await self._as_ghost("POST", f"/rooms/{room}/join", stand_in, {})
             if await self._membership(room_id, user_id) != "invite":
