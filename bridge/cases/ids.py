@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 
-from bridge.synapse_module.events import CASE_ID
+from bridge.synapse_module.typed_state import CASE_ID
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIX = {"case": "C", "teleexpertise": "T"}

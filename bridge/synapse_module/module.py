@@ -37,6 +37,7 @@ from bridge.synapse_module.room_state import CREATE, POWER_LEVELS, admin_only, b
     creating as _creating, room_type as _room_type
 from bridge.synapse_module.rules import Parties, UserState
 from bridge.synapse_module.state_client import UserStateClient
+from bridge.synapse_module.people import PeopleRules
 from bridge.synapse_module.profiles import guard_profile_queries
 from bridge.synapse_module.to_device import guard_to_device
 from bridge.synapse_module.uploads import answer_oversized_uploads
@@ -75,7 +76,7 @@ def _fail_closed(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Await
     return guarded
 
 
-class AccessRules:
+class AccessRules(PeopleRules):
     """Synapse module: asks the Confrère service who users are, then applies the rules."""
 
     def __init__(self, config: AccessRulesConfig, api: Any) -> None:
@@ -206,32 +207,6 @@ class AccessRules:
             return self._not_spam
         return self._spam_answer(await self._verdict(
             user_id, lambda actor: rules.may_join(actor, room_id)))
-
-    async def check_username_for_spam(self, user_profile: dict, requester_id: str) -> bool:
-        """User directory search: True hides `user_profile` from `requester_id`'s results.
-        Fails closed (hidden) on any error."""
-        try:
-            target_id = str(user_profile["user_id"])
-            searcher = await self.states.get(requester_id)
-            if searcher is None or not searcher.verified:
-                return True
-            target = None if self._privileged(target_id) or self._ghost(target_id) \
-                else await self.states.get(target_id)
-            return not rules.may_find_in_directory(searcher, target_id, target, self._parties)
-        except Exception:  # noqa: BLE001 - fail closed: hidden
-            logger.exception("user directory rule failed; hiding the entry")
-            return True
-
-    async def profile_refusal(self, requester_id: str, target_id: str) -> Refusal | None:
-        """A profile look-up Synapse refused (no shared room): ours to allow or not."""
-        try:
-            requester = await self.states.get(requester_id)
-            target = None if self._privileged(target_id) and not self._ghost(target_id) \
-                else await self.states.get(target_id)
-            return rules.may_see_profile(requester, target_id, target, self._parties)
-        except Exception:  # noqa: BLE001 - fail closed
-            logger.exception("profile rule failed; refusing")
-            return INTERNAL_ERROR
 
     async def user_may_create_room_alias(self, user_id: str, room_alias: Any) -> Any:
         return self._deny(ALIASES_DISABLED)
@@ -366,13 +341,6 @@ class AccessRules:
         if target is None:
             return events.redaction_target_refusal(None, False)
         return events.redaction_target_refusal(target.type, target.is_state())
-
-    async def _hand_over_refusal(self, stand_in: str, invitee: str) -> Refusal | None:
-        """A guest stand-in inviting the verified person it stood for (see rules)."""
-        if not self._local(invitee):
-            return REMOTE_USER
-        return rules.may_hand_over(await self.states.get(stand_in, fresh=True), invitee,
-                                   await self.states.get(invitee, fresh=True))
 
     def _localpart(self, user_id: str) -> str:
         return user_id[1:].split(":", 1)[0]

@@ -6,7 +6,6 @@ import uuid
 
 import aiohttp
 import pytest
-from nio import RoomMessageText
 
 from bridge.cases.ids import new_case_id
 from bridge.cases.patient import PATIENT_TYPE, PatientIdentity
@@ -56,10 +55,6 @@ async def test_case_room_shape_and_pinned_encrypted_identity(stack):
                               f"/rooms/{room.room_id}/event/{room.patient_event_id}")
     assert status == 200 and event["type"] == "m.room.encrypted"
     assert last.lower() not in str(event).lower()
-
-    async def received() -> bool:
-        return any(r == room.room_id and isinstance(e, RoomMessageText)
-                   for r, e in bob.messages)
 
     await bob.wait_for(lambda: any(r == room.room_id for r, _ in bob.messages), 20,
                        "bob got the identity")
