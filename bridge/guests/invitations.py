@@ -158,6 +158,19 @@ async def ensure_registered(http: aiohttp.ClientSession, synapse_url: str, as_to
             raise RuntimeError(f"stand-in registration refused ({answer.status})")
 
 
+def stand_in_name(guest: Guest) -> str:
+    """What the room's members read for the stand-in: "Prénom NOM (invité)"."""
+    return f"{guest.first_name} {guest.last_name.upper()} (invité)".strip()
+
+
+async def name_stand_in(http: aiohttp.ClientSession, synapse_url: str, admin_token: str,
+                        stand_in: str, guest: Guest) -> None:
+    """Set the stand-in's display name (users cannot: `enable_set_displayname: false`)."""
+    from bridge.matrix.synapse_admin import set_display_name
+
+    await set_display_name(http, synapse_url, admin_token, stand_in, stand_in_name(guest))
+
+
 async def pending_for(session: AsyncSession, guest_key: str) -> list[GuestInvitation]:
     """Rooms still waiting for this guest (for the welcome: inviter and date only)."""
     rows = await session.execute(select(GuestInvitation).where(

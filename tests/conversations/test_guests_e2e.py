@@ -12,7 +12,7 @@ from nio import RoomCreateResponse
 from sqlalchemy import select
 
 from bridge.guests.invitations import MailContext, Outcome, directory_guest, email_guest, \
-    ensure_registered, record_invitation
+    ensure_registered, name_stand_in, record_invitation
 from bridge.guests.models import GuestInvitation
 from bridge.guests.tokens import SIGNUP_PARAM, open_signup_token
 from bridge.mail.models import OutboxMail
@@ -54,6 +54,11 @@ async def test_directory_guest_becomes_member_once_verified(stack):
         room_id = None
         stand_in, outcome = await invite(stack, alice, directory_guest(
             practitioner, email=f"camille.{uuid.uuid4().hex[:6]}@example.org"), "pending")
+        await ensure_registered(stack.service.services.http, stack.settings.synapse.url,
+                                stack.settings.secrets.as_token, stand_in)
+        await name_stand_in(stack.service.services.http, stack.settings.synapse.url,
+                            stack.service.services.admin.access_token, stand_in,
+                            directory_guest(practitioner))
         created = await alice.client.room_create(name="Avis", invite=[stand_in],
                                                  initial_state=ENCRYPTED)
         assert isinstance(created, RoomCreateResponse), created
@@ -65,6 +70,11 @@ async def test_directory_guest_becomes_member_once_verified(stack):
             row.room_id = room_id
         assert outcome is Outcome.MAILED
         assert (await members(stack, alice, room_id))[stand_in] == "invite"
+        from tests.conversations.helpers import raw
+
+        status, profile = await raw(stack, alice.client.access_token, "GET",
+                                    f"/profile/{stand_in}")
+        assert status == 200 and profile["displayname"] == "Camille BERNARD (invité)"
 
         guest = await stack.practitioner("camille", verified=False, first_name="Camille",
                                          last_name="Bernard")
