@@ -20,6 +20,7 @@ room with the power to invite, and Confrère's admin is in no practitioner's roo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -40,6 +41,7 @@ from bridge.storage.models import utcnow
 log = logging.getLogger(__name__)
 
 BATCH = 20
+CONCURRENCY = 8  # guests promoted at once (each one's rooms in turn)
 RETRY_CEILING = 300.0
 
 
@@ -81,8 +83,13 @@ class PromotionWorker(PollingWorker):
             jobs = list((await session.execute(select(GuestPromotion).where(
                 GuestPromotion.done_at.is_(None), GuestPromotion.next_attempt_at <= now)
                 .order_by(GuestPromotion.id).limit(BATCH))).scalars())
-        for job in jobs:
-            await self._run_job(job)
+        limit = asyncio.Semaphore(CONCURRENCY)
+
+        async def bounded(job: GuestPromotion) -> None:
+            async with limit:
+                await self._run_job(job)
+
+        await asyncio.gather(*(bounded(job) for job in jobs))
         return len(jobs) == BATCH
 
     async def _run_job(self, job: GuestPromotion) -> None:
@@ -110,41 +117,47 @@ class PromotionWorker(PollingWorker):
         if not pending:
             return
         token = await self._login_as(job.user_id)
+        registered: set[str] = set()
         try:
             for invitation in pending:
                 if self.invalidate is not None:
                     await self.invalidate(invitation.stand_in)
                 await self._hand_over(invitation.room_id, invitation.stand_in, job.user_id,
-                                      token)
+                                      token, registered)
                 async with self.database.session() as session, session.begin():
                     row = await session.get(GuestInvitation, invitation.id)
                     row.member, row.done_at = job.user_id, utcnow()
         finally:
             await self._call("POST", "/_matrix/client/v3/logout", token, ok=(200, 401))
 
-    async def _hand_over(self, room_id: str, stand_in: str, user_id: str, token: str) -> None:
+    async def _hand_over(self, room_id: str, stand_in: str, user_id: str, token: str,
+                         registered: set[str]) -> None:
         room = urllib.parse.quote(room_id, safe="")
-        if await self._membership(room_id, user_id) != "join":
-            await ensure_registered(self.http, self.synapse, self.as_token, stand_in)
-            if await self._membership(room_id, stand_in) != "join":
+        members = await self._members(room_id)
+        stand_in_there = members.get(stand_in) in ("join", "invite")
+        if members.get(user_id) != "join":
+            if stand_in not in registered:
+                await ensure_registered(self.http, self.synapse, self.as_token, stand_in)
+                registered.add(stand_in)
+            if members.get(stand_in) != "join":
                 await self._as_ghost("POST", f"/rooms/{room}/join", stand_in, {})
-            if await self._membership(room_id, user_id) != "invite":
+                stand_in_there = True
+            if members.get(user_id) != "invite":
                 await self._as_ghost("POST", f"/rooms/{room}/invite", stand_in,
                                      {"user_id": user_id})
             await self._call("POST", f"/_matrix/client/v3/rooms/{room}/join", token, {})
-        if await self._membership(room_id, stand_in) in ("join", "invite"):
+        if stand_in_there:
             await self._as_ghost("POST", f"/rooms/{room}/leave", stand_in, {})
 
     # -- Synapse calls ---------------------------------------------------------------------
-    async def _membership(self, room_id: str, user_id: str) -> str | None:
-        """Through the admin API: the stand-in may have left, the person may not be in."""
+    async def _members(self, room_id: str) -> dict[str, str]:
+        """Memberships through the admin API (one call per room): the stand-in may have
+        left, the person may not be in yet — a retry starts from what is true."""
         room = urllib.parse.quote(room_id, safe="")
         state = await self._call("GET", f"/_synapse/admin/v1/rooms/{room}/state",
                                  self._admin())
-        for event in state.get("state", []):
-            if event.get("type") == "m.room.member" and event.get("state_key") == user_id:
-                return event.get("content", {}).get("membership")
-        return None
+        return {event["state_key"]: event.get("content", {}).get("membership")
+                for event in state.get("state", []) if event.get("type") == "m.room.member"}
 
     async def _login_as(self, user_id: str) -> str:
         user = urllib.parse.quote(user_id, safe="")

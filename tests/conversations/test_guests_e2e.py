@@ -151,3 +151,45 @@ async def test_email_guest_invited_mailed_once_a_day_and_promoted(stack):
 
 async def _true(value) -> bool:
     return bool(value)
+
+
+async def test_invitation_of_a_directory_ghost_from_any_client_is_recorded(stack):
+    """Element's invite dialog (no bot): the appservice hook records it, names the stand-in
+    and queues the e-mail."""
+    from bridge.guests.hooks import GuestInviteHook
+    from tests.conversations.helpers import raw
+
+    national_id = "810000100015" if await stack.service.directory.get("810000100015") \
+        else "810000100007"
+    alice = await stack.practitioner("alice", verified=True)
+    seen: list = []
+
+    async def name_of(user_id: str) -> str:
+        return "Dr Alice HOOK"
+
+    async def told(inviter, room_id, outcome) -> None:
+        seen.append((inviter, room_id, outcome))
+
+    hook = GuestInviteHook(stack.settings, stack.service.database, stack.service.directory,
+                           stack.service.services.http,
+                           lambda: stack.service.services.admin.access_token, name_of, told)
+    stack.service.processor.add_hook(hook)
+    try:
+        stand_in = f"@{stack.settings.appservice.ghost_prefix}{national_id}:" \
+                   f"{stack.settings.server_name}"
+        created = await alice.client.room_create(invite=[stand_in], initial_state=ENCRYPTED)
+        assert isinstance(created, RoomCreateResponse), created
+
+        async def recorded() -> bool:
+            return any(room == created.room_id for _, room, _ in seen)
+
+        assert await wait(recorded, 20)
+        async with stack.service.database.session() as session:
+            row = (await session.execute(select(GuestInvitation).where(
+                GuestInvitation.room_id == created.room_id))).scalar_one()
+        assert row.inviter == alice.user_id and row.guest_key == national_id
+        status, profile = await raw(stack, alice.client.access_token, "GET",
+                                    f"/profile/{stand_in}")
+        assert status == 200 and profile["displayname"].endswith("(invité)")
+    finally:
+        stack.service.processor.hooks.remove(hook)
