@@ -177,3 +177,14 @@ async def pending_for(session: AsyncSession, guest_key: str) -> list[GuestInvita
         GuestInvitation.guest_key == guest_key, GuestInvitation.done_at.is_(None))
         .order_by(GuestInvitation.created_at))
     return list(rows.scalars())
+
+
+async def pending_for_account(session: AsyncSession, national_id: str | None,
+                              email: str | None) -> list[GuestInvitation]:
+    """What the bot's welcome lists before verification: the rooms waiting for this person
+    (show `inviter` and `created_at` only — never the room's name or members)."""
+    keys = [k for k in (national_id, email.strip().lower() if email else None) if k]
+    found: list[GuestInvitation] = []
+    for key in keys:
+        found += await pending_for(session, key)
+    return sorted(found, key=lambda row: row.created_at)
