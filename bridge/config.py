@@ -38,6 +38,8 @@ class SynapseSettings:
     replication_port: int = 9093
     relaxed_rate_limits: bool = False
     retention_days: int = 183
+    # A case administrator may keep a room's messages longer, up to this many days.
+    retention_max_days: int = 730
 
     @property
     def url(self) -> str:

@@ -81,7 +81,7 @@ REFUSED_STATE = [
     ("im.vector.modular.widgets", "w", {"url": "https://x"}, "state_type_refused"),
     ("org.matrix.msc3401.call.member", "@v:localhost", {}, "state_type_refused"),
     ("m.call.member", "@v:localhost", {}, "state_type_refused"),
-    ("fr.confrere.case", "", {"patient": "CanariPatient"}, "state_type_refused"),
+    ("fr.confrere.case", "", {"patient": "CanariPatient"}, "case_state_refused"),
     ("com.example.notes", "", {"patient": "Dupont"}, "state_type_refused"),
     ("m.room.name", "other", {"name": "x"}, "state_type_refused"),
     ("m.room.pinned_events", "", {"pinned": "x"}, "state_type_refused"),
@@ -103,7 +103,7 @@ def test_refused_state(etype, key, content, code):
 
 
 def test_bot_may_set_our_own_state_but_not_weaken_a_room():
-    assert events.state_refusal("fr.confrere.case", "", {"id": "c1"}, bot=True) is None
+    assert events.state_refusal("fr.confrere.status", "", {"id": "c1"}, bot=True) is None
     assert events.state_refusal("m.room.join_rules", "", {"join_rule": "public"},
                                 bot=True) is rules.JOIN_RULE_NOT_INVITE
 

@@ -49,6 +49,16 @@ from bridge.synapse_module.refusals import (
     UNENCRYPTED_ROOM,
     Refusal,
 )
+from bridge.synapse_module.typed_state import (  # noqa: F401 - re-exported for callers
+    CASE_ROOM,
+    CASE_ROOM_TYPES,
+    CASE_STATE,
+    RETENTION,
+    TELEEXPERTISE_ROOM,
+    case_state_refusal,
+    retention_refusal,
+    space_link_refusal,
+)
 
 MEGOLM = "m.megolm.v1.aes-sha2"
 MAX_ROTATION_MS = 7 * 24 * 3600 * 1000
@@ -90,13 +100,27 @@ def _int(value: Any) -> int | None:
 # -- state ---------------------------------------------------------------------------------
 
 def state_refusal(event_type: str, state_key: str, content: dict, *,
-                  bot: bool = False) -> Refusal | None:
+                  bot: bool = False, room_type: str | None = None,
+                  retention: tuple[int, int] | None = None) -> Refusal | None:
     """Which state anyone may set, and to what. Membership and power levels need the room's
-    current state and are checked by `membership_refusal` and `power_levels_refusal`."""
+    current state and are checked by `membership_refusal` and `power_levels_refusal`.
+
+    `room_type` is the room's `m.room.create` type (the case id lives only in case rooms);
+    `retention` the (min, max) lifetime in ms a room may ask for, None when the module was
+    given no bounds (then `m.room.retention` is refused). Who may set it (administrators
+    only) needs power levels and is checked by the module."""
     if not isinstance(content, dict):
         return STATE_TYPE_REFUSED
+    if event_type == CASE_STATE:  # for everyone, bot included: an opaque id and nothing else
+        return case_state_refusal(state_key, content, room_type)
     if bot and event_type.startswith(OUR_NAMESPACE):
         return None
+    if event_type == RETENTION:
+        if state_key != "" or retention is None:
+            return STATE_TYPE_REFUSED
+        return retention_refusal(content, *retention)
+    if event_type in ("m.space.child", "m.space.parent"):
+        return space_link_refusal(state_key, content)
     if event_type in ("m.room.canonical_alias", "m.room.aliases"):
         return None if event_type == "m.room.canonical_alias" and not (
             content.get("alias") or content.get("alt_aliases")) else ALIASES_DISABLED
@@ -238,7 +262,8 @@ def membership_refusal(sender: str, state_key: str, content: dict, *, ghost: boo
 
 # -- room creation -------------------------------------------------------------------------
 
-def creation_request_refusal(request: dict) -> Refusal | None:
+def creation_request_refusal(request: dict, *, bot: bool = False,
+                             retention: tuple[int, int] | None = None) -> Refusal | None:
     """Every field of a `createRoom` request, through the rule of the event it becomes."""
     if request.get("invite_3pid"):
         return THIRD_PARTY_INVITE
@@ -271,7 +296,8 @@ def creation_request_refusal(request: dict) -> Refusal | None:
             refusal = _creation_power_levels(content) if isinstance(content, dict) \
                 else POWER_ESCALATION
         else:
-            refusal = state_refusal(event_type, state.get("state_key", ""), content)
+            refusal = state_refusal(event_type, state.get("state_key", ""), content, bot=bot,
+                                    room_type=creation.get("type"), retention=retention)
         if refusal is not None:
             return refusal
     return None

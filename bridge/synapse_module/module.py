@@ -10,6 +10,9 @@ Where each rule is enforced:
   each event a `createRoom` request turns into, goes through `events` and `rules`.
 - `user_may_create_room_alias`, `user_may_publish_room`, `user_may_send_3pid_invite`: refused.
 - `to_device.guard_to_device`: `/sendToDevice`, which has no module callback.
+- `check_username_for_spam` (spam checker): who appears in Synapse's user directory search;
+  `profiles.guard_profile_queries`: profiles outside shared rooms (no module callback);
+  `uploads.answer_oversized_uploads`: an upload over the cap gets 413, not a cut connection.
 """
 
 from __future__ import annotations
@@ -30,17 +33,20 @@ from bridge.synapse_module.refusals import (
     THIRD_PARTY_INVITE,
     Refusal,
 )
+from bridge.synapse_module.room_state import CREATE, POWER_LEVELS, admin_only, bounds, \
+    creating as _creating, room_type as _room_type
 from bridge.synapse_module.rules import Parties, UserState
 from bridge.synapse_module.state_client import UserStateClient
+from bridge.synapse_module.people import PeopleRules
+from bridge.synapse_module.profiles import guard_profile_queries
 from bridge.synapse_module.to_device import guard_to_device
+from bridge.synapse_module.uploads import answer_oversized_uploads
 from bridge.synapse_module.web import INVALIDATE_PATH, STATS_PATH, InvalidateResource
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["AccessRules", "AccessRulesConfig", "INVALIDATE_PATH", "STATS_PATH"]
 
-POWER_LEVELS = ("m.room.power_levels", "")
-CREATE = ("m.room.create", "")
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,8 @@ class AccessRulesConfig:
     ghost_prefix: str
     cache_seconds: float = 30.0
     timeout_seconds: float = 5.0
+    # Bounds of `m.room.retention` a room administrator may set (ms); None refuses it.
+    retention_bounds: tuple[int, int] | None = None
 
 
 def _fail_closed(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -68,7 +76,7 @@ def _fail_closed(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Await
     return guarded
 
 
-class AccessRules:
+class AccessRules(PeopleRules):
     """Synapse module: asks the Confrère service who users are, then applies the rules."""
 
     def __init__(self, config: AccessRulesConfig, api: Any) -> None:
@@ -79,7 +87,8 @@ class AccessRules:
         self._api = api
         self._not_spam = NOT_SPAM
         self._forbidden = Codes.FORBIDDEN
-        self._parties = Parties(config.bot_user_id, config.ghost_prefix)
+        self._parties = Parties(config.bot_user_id, config.ghost_prefix,
+                                config.retention_bounds)
         self.states = UserStateClient(
             api.http_client, config.service_url, config.secret, config.cache_seconds,
             config.timeout_seconds, clock=getattr(api, "_clock", None),
@@ -91,6 +100,7 @@ class AccessRules:
             user_may_create_room_alias=self.user_may_create_room_alias,
             user_may_publish_room=self.user_may_publish_room,
             user_may_send_3pid_invite=self.user_may_send_3pid_invite,
+            check_username_for_spam=self.check_username_for_spam,
         )
         api.register_third_party_rules_callbacks(
             on_create_room=self.on_create_room,
@@ -103,6 +113,9 @@ class AccessRules:
         if homeserver is not None:
             guard_to_device(homeserver.get_device_message_handler(), self.to_device_verdicts,
                             self._error)
+            guard_profile_queries(homeserver.get_profile_handler(), self.profile_refusal,
+                                  self._error)
+            answer_oversized_uploads()
 
     @staticmethod
     def parse_config(config: dict) -> AccessRulesConfig:
@@ -117,6 +130,8 @@ class AccessRules:
                 ghost_prefix=str(config["ghost_prefix"]),
                 cache_seconds=float(config.get("cache_seconds", 30)),
                 timeout_seconds=float(config.get("timeout_seconds", 5)),
+                retention_bounds=bounds(config.get("retention_min_ms"),
+                                         config.get("retention_max_ms")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"confrere access rules: invalid config ({exc})") from exc
@@ -168,7 +183,8 @@ class AccessRules:
         if self._ghost(user_id):
             return self._deny(GHOST_ACTION)
         if self._privileged(user_id):
-            return self._spam_answer(events.creation_request_refusal(room_config))
+            return self._spam_answer(events.creation_request_refusal(
+                room_config, bot=True, retention=self._config.retention_bounds))
         return self._spam_answer(await self._verdict(
             user_id, lambda actor: rules.may_create_room(actor, room_config, self._parties)))
 
@@ -177,7 +193,7 @@ class AccessRules:
         if not self._local(invitee):
             return self._deny(REMOTE_USER)
         if self._ghost(inviter):
-            return self._deny(GHOST_ACTION)
+            return self._spam_answer(await self._hand_over_refusal(inviter, invitee))
         if self._privileged(inviter):
             return self._not_spam
         invitee_state = await self._other_state(invitee)
@@ -207,7 +223,10 @@ class AccessRules:
         """Check every field (server admins too), then complete the request: Megolm
         encryption and guest access forbidden unless given (then checked), never federated."""
         try:
-            refusal = events.creation_request_refusal(request)
+            refusal = events.creation_request_refusal(
+                request, bot=requester is not None and self._privileged(
+                    requester.user.to_string()),
+                retention=self._config.retention_bounds)
         except Exception:  # noqa: BLE001 - fail closed
             logger.exception("room creation check failed; refusing")
             refusal = INTERNAL_ERROR
@@ -246,9 +265,13 @@ class AccessRules:
             return GHOST_ACTION
         privileged = self._privileged(sender)
         if event.is_state():
-            refusal = events.state_refusal(event.type, event.state_key, content, bot=privileged)
+            refusal = events.state_refusal(
+                event.type, event.state_key, content, bot=privileged,
+                room_type=_room_type(event, state), retention=self._config.retention_bounds)
             if refusal is None and event.type == "m.room.power_levels" and not privileged:
                 refusal = self._power_levels_refusal(sender, content, state)
+            if refusal is None and event.type == events.RETENTION and not privileged:
+                refusal = admin_only(sender, state)
             if refusal is not None or privileged:
                 return refusal
             return await self._verdict(sender, lambda actor: rules.may_act_in_room(
@@ -265,8 +288,9 @@ class AccessRules:
 
     def _power_levels_refusal(self, sender: str, content: dict, state: Any) -> Refusal | None:
         create = state.get(CREATE)
-        if create is not None and create.sender == self._config.bot_user_id:
-            return POWER_LOCKED
+        if create is not None and create.sender == self._config.bot_user_id and \
+                create.content.get("type") is None:
+            return POWER_LOCKED  # the bot's own conversations; its case rooms have co-creators
         current = state.get(POWER_LEVELS)
         creators = set()
         if create is not None:
@@ -286,6 +310,9 @@ class AccessRules:
         if membership == "join" and target == sender and not (privileged or ghost):
             info = await self._api.get_profile_for_user(self._localpart(sender))
             profile = (getattr(info, "display_name", None), getattr(info, "avatar_url", None))
+        if ghost and membership == "invite" and set(content) <= {"membership", "displayname",
+                                                                  "avatar_url"}:
+            return await self._hand_over_refusal(sender, target)
         refusal = events.membership_refusal(sender, target, content, ghost=ghost,
                                             profile=profile)
         if refusal is None and membership == "invite" and not self._local(target):
@@ -356,11 +383,3 @@ class AccessRules:
                                                            self._parties, remote=remote)
         return verdicts
 
-
-def _creating(sender: str, state: Any) -> bool:
-    """True for the events of a room its creator is creating: Synapse builds them before the
-    room has power levels (every room gets them at creation)."""
-    if POWER_LEVELS in state:
-        return False
-    create = state.get(CREATE)
-    return create is None or create.sender == sender

@@ -176,3 +176,28 @@ REDACT_STATE = _r(
     "Les réglages d'une conversation (chiffrement, droits, accès…) ne peuvent pas être "
     "supprimés.",
     "A room's settings (encryption, rights, access…) cannot be redacted.")
+
+# -- patient cases, spaces, retention, directory -------------------------------------------
+CASE_STATE_REFUSED = _r(
+    "case_state_refused",
+    "L'identifiant d'un cas patient ne peut être qu'un code opaque, et seulement dans une "
+    "conversation de cas ou de téléexpertise : l'identité du patient reste dans les messages "
+    "chiffrés.",
+    "A patient case's id may only be an opaque code, and only in a case or teleexpertise room: "
+    "the patient's identity stays in encrypted messages.")
+SPACE_LINK_REFUSED = _r(
+    "space_link_refused",
+    "Ce lien d'espace est mal formé : il ne peut relier que des conversations de ce serveur.",
+    "This space link is malformed: it may only link rooms of this server.")
+RETENTION_OUT_OF_BOUNDS = _r(
+    "retention_out_of_bounds",
+    "Cette durée de conservation sort des limites permises par Confrère.",
+    "This retention period is outside the limits Confrère allows.")
+RETENTION_ADMIN_ONLY = _r(
+    "retention_admin_only",
+    "Seul l'administrateur d'une conversation peut changer la durée de conservation.",
+    "Only a room's administrator may change its retention period.")
+PROFILE_HIDDEN = _r(
+    "profile_hidden",
+    "Ce profil n'est visible que des praticiens vérifiés.",
+    "This profile is only visible to verified practitioners.")

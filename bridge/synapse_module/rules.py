@@ -24,6 +24,7 @@ from bridge.synapse_module.refusals import (  # noqa: F401 - re-exported for cal
     KNOCK_REFUSED,
     MEMBER_IN_INITIAL_STATE,
     NOT_VERIFIED,
+    PROFILE_HIDDEN,
     PUBLICATION_DISABLED,
     RECIPIENT_NOT_VERIFIED,
     REMOTE_USER,
@@ -46,6 +47,8 @@ class UserState:
     verification: str  # unverified | pending | verified | refused | revoked; ghost | unknown
     onboarding_rooms: frozenset[str] = field(default_factory=frozenset)
     administrator: bool = False
+    # a guest stand-in whose person is now verified: the one account it may invite
+    promoted_to: str | None = None
 
     @property
     def verified(self) -> bool:
@@ -58,6 +61,8 @@ class Parties:
 
     bot_user_id: str
     ghost_prefix: str
+    # (min, max) lifetime in ms a room may ask for in `m.room.retention`; None refuses it.
+    retention: tuple[int, int] | None = None
 
     def is_bot(self, user_id: str) -> bool:
         return user_id == self.bot_user_id
@@ -71,7 +76,7 @@ def may_create_room(actor: UserState | None, request: dict, parties: Parties) ->
     Unverified: only a direct conversation with the bot."""
     if actor is None:
         return SERVICE_UNREACHABLE
-    if (refusal := creation_request_refusal(request)) is not None:
+    if (refusal := creation_request_refusal(request, retention=parties.retention)) is not None:
         return refusal
     if actor.verified:
         return None
@@ -135,3 +140,46 @@ def may_send_to_device(sender_id: str, sender: UserState | None, recipient_id: s
     if recipient is None:
         return SERVICE_UNREACHABLE
     return None if recipient.verified else RECIPIENT_NOT_VERIFIED
+
+
+def may_find_in_directory(searcher: UserState | None, target_id: str,
+                          target: UserState | None, parties: Parties) -> bool:
+    """Synapse's user directory ("Démarrer une discussion"): a verified practitioner finds
+    verified colleagues and the bot; ghosts and unverified accounts never appear, and an
+    unverified (or unknown) searcher finds no one."""
+    if searcher is None or not searcher.verified:
+        return False
+    if parties.is_bot(target_id):
+        return True
+    if parties.is_ghost(target_id) or target is None:
+        return False
+    return target.verified
+
+
+def may_see_profile(requester: UserState | None, target_id: str, target: UserState | None,
+                    parties: Parties) -> Refusal | None:
+    """A profile outside shared rooms: verified practitioners see verified colleagues (the
+    badge is the point of a profile), the bot and directory ghosts (already answered by the
+    third-party look-up); anyone else learns nothing beyond the rooms they share."""
+    if requester is None:
+        return SERVICE_UNREACHABLE
+    if not requester.verified:
+        return PROFILE_HIDDEN
+    if parties.is_bot(target_id):
+        return None
+    if target is None:
+        return PROFILE_HIDDEN
+    if parties.is_ghost(target_id):
+        return None if target.verification == "ghost" else PROFILE_HIDDEN
+    return None if target.verified else PROFILE_HIDDEN
+
+
+def may_hand_over(stand_in: UserState | None, invitee_id: str,
+                  invitee: UserState | None) -> Refusal | None:
+    """A guest stand-in invites nobody — except, while its promotion runs, the verified
+    account of the person it stood for (it hands its seat over, then leaves)."""
+    if stand_in is None or invitee is None:
+        return SERVICE_UNREACHABLE
+    if stand_in.promoted_to != invitee_id or not invitee.verified:
+        return GHOST_ACTION
+    return None

@@ -78,4 +78,9 @@ def _parse(user_id: str, body: dict) -> UserState:
         raise ValueError("malformed user state")
     return UserState(user_id=user_id, verification=verification,
                      onboarding_rooms=frozenset(str(r) for r in rooms),
-                     administrator=bool(body.get("administrator", False)))
+                     administrator=bool(body.get("administrator", False)),
+                     promoted_to=_optional_str(body.get("promoted_to")))
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
