@@ -14,7 +14,7 @@ import logging
 import aiohttp
 from aiohttp import web
 
-from bridge.appservice.ghosts import national_id_of
+from bridge.directory.ghosts import national_id_of
 from bridge.appservice.server import AppserviceAPI
 from bridge.appservice.thirdparty import ThirdPartyAPI
 from bridge.appservice.transactions import EventHook, EventProcessor, TransactionStore

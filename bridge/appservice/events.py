@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, TypeVar
 
-from bridge.appservice.ghosts import national_id_of
+from bridge.directory.ghosts import national_id_of
 from bridge.appservice.transactions import EventHook
 from bridge.config import Settings
 

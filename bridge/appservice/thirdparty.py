@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bridge.appservice.ghosts import ghost_user_id, national_id_of
+from bridge.directory.ghosts import ghost_user_id, national_id_of
 from bridge.appservice.server import PREFIX, _error, authorise
 from bridge.directory.service import DirectoryService
 from bridge.storage.database import Database

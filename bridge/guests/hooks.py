@@ -17,7 +17,7 @@ from typing import Awaitable, Callable
 import aiohttp
 from sqlalchemy import select
 
-from bridge.appservice.ghosts import national_id_of
+from bridge.directory.ghosts import national_id_of
 from bridge.guests.invitations import MailContext, Outcome, directory_guest, name_stand_in, \
     record_invitation
 from bridge.guests.models import GuestInvitation

@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridge.appservice.ghosts import ghost_user_id
+from bridge.directory.ghosts import ghost_user_id
 from bridge.guests.models import GuestContact, GuestInvitation
 from bridge.guests.standins import email_stand_in
 from bridge.guests.tokens import (

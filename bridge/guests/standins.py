@@ -1,6 +1,6 @@
 """Stand-in users for guests, and what the access rules are told about them.
 
-- a directory guest: `@<ghost_prefix><national id>` (`bridge/appservice/ghosts.py`);
+- a directory guest: `@<ghost_prefix><national id>` (`bridge/directory/ghosts.py`);
 - an e-mail guest (not in the directory): `@<ghost_prefix>invite-<random>`, made when the
   invitation is recorded; the rules know it as a guest ("ghost") only while a pending
   invitation names it, else "unknown" — so nobody can invite a made-up stand-in.

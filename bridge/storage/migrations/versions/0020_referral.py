@@ -1,14 +1,14 @@
 """Referral: agendas, bookings and holds, referrals (sealed), SMS and webhook outboxes, feeds.
 
 Revision ID: 0020
-Revises: 0014
+Revises: 0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0014"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
