@@ -51,7 +51,7 @@ async def invite_all(stack: Stack, alice, ids: list[str], rooms: int) -> None:
                     session, directory_guest(practitioner), created.room_id, alice.user_id,
                     "Dr Alice BENCH", mail, ghost_prefix=settings.appservice.ghost_prefix,
                     server_name=settings.server_name)
-            await ensure_registered(stack.service.services.http, settings.synapse.url,
+            await ensure_registered(stack.service.context.http, settings.synapse.url,
                                     settings.secrets.as_token, stand_in)
             await alice.client.room_invite(created.room_id, stand_in)
 
@@ -60,15 +60,15 @@ HEARD: dict[str, float] = {}  # when our listener ran (after the earlier listene
 
 
 def listen_with_clock(stack: Stack, worker) -> None:
+    """Note when the service's own promotion listener is reached (after the earlier ones)."""
     listeners = stack.service.verification.listeners
-    promote = worker.on_verified
+    promote = listeners["guests.promote"]
 
     async def timed(decision) -> None:
         HEARD[decision.user_id] = time.monotonic()
         await promote(decision)
 
-    listeners[listeners.index(worker.on_verified)] = timed
-    worker.on_verified = timed  # so GuestWiring removes this one on exit
+    listeners["guests.promote"] = timed
 
 
 async def verify_and_wait(stack: Stack, worker, user_id: str, nid: str) -> tuple[float, float]:

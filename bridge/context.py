@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from bridge.appservice.transactions import EventHook
     from bridge.dev.onfido_simulator import OnfidoSimulator
     from bridge.dev.psc_simulator import PscSimulator
+    from bridge.guests.promotion import PromotionWorker
     from bridge.identity.psc import ProSanteConnect
     from bridge.mail.outbox import OutboxWorker
     from bridge.matrix.bot import Bot
@@ -69,6 +70,7 @@ class HandlerContext:
     cps: CpsEndpoints | None = None
     psc_simulator: PscSimulator | None = None
     onfido_simulator: OnfidoSimulator | None = None
+    guest_promotion: PromotionWorker | None = None  # joins verified guests to their rooms
     # Registered by the service from the features, for those that look others up by name.
     workers: dict[str, PollingWorker] = field(default_factory=dict)
 

@@ -10,7 +10,7 @@ README, "How to add a feature".
 from __future__ import annotations
 
 from bridge.context import Feature
-from bridge.handlers import admin, directory, documents, onboarding, verification
+from bridge.handlers import admin, directory, documents, guests, onboarding, verification
 from bridge.handlers import help as help_handler
 
 FEATURES: tuple[Feature, ...] = (
@@ -20,4 +20,5 @@ FEATURES: tuple[Feature, ...] = (
     directory.FEATURE,
     admin.FEATURE,
     onboarding.FEATURE,
+    guests.FEATURE,  # after verification: the badge is set before the guest joins their rooms
 )

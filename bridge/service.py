@@ -43,6 +43,8 @@ from bridge.verification.followups import FollowUpWorker
 from bridge.verification.service import VerificationService
 from bridge.web.cps import CpsEndpoints
 from bridge.web.devmail import DevMailPage
+from bridge.guests.standins import with_guest_states
+from bridge.web.guest_mail import guest_mail_routes
 from bridge.web.internal import InternalAPI
 from bridge.web.onfido import OnfidoWebhook
 from bridge.web.pages import Pages
@@ -123,8 +125,9 @@ class ConfrereService:
                                      self.directory, self.settings.appservice.ghost_prefix,
                                      self.settings.server_name).routes())
         app.add_routes(IntegratorAPI(self.database, self.directory).routes())
-        app.add_routes(InternalAPI(self.settings.secrets.module_secret,
-                                   self._state_for_rules).routes())
+        app.add_routes(InternalAPI(self.settings.secrets.module_secret, with_guest_states(
+            self._state_for_rules, self.database, self.settings.appservice.ghost_prefix)
+        ).routes())
         self.context.psc = await start_psc(self.settings, self._http, self._add_runner,
                                            self.context)
         app.add_routes(PscPages(
@@ -138,6 +141,7 @@ class ConfrereService:
                                                       self.context)
         app.add_routes(self.context.cps.routes())
         app.add_routes(SignupPages(self.context).routes())
+        app.add_routes(guest_mail_routes(self.database, self.settings.secrets.web_secret))
         await start_document_provider(self.settings, self.documents, self._http,
                                       self._add_runner, self.context)
         app.add_routes(OnfidoWebhook(self.documents).routes())

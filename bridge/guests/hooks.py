@@ -26,13 +26,19 @@ log = logging.getLogger(__name__)
 
 
 class GuestInviteHook:
-    def __init__(self, settings, database, directory, http: aiohttp.ClientSession,
+    def __init__(self, settings, database, directory,
+                 http: aiohttp.ClientSession | Callable[[], aiohttp.ClientSession],
                  admin_token: Callable[[], str | None], display_name: Callable[[str], Awaitable[str]],
                  on_recorded: Callable[[str, str, Outcome], Awaitable[None]] | None = None,
                  ) -> None:
         self.settings, self.database, self.directory = settings, database, directory
-        self.http, self.admin_token, self.display_name = http, admin_token, display_name
+        self._http, self.admin_token, self.display_name = http, admin_token, display_name
         self.on_recorded = on_recorded
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        """The service's HTTP session (given directly, or as a getter: it opens later)."""
+        return self._http if isinstance(self._http, aiohttp.ClientSession) else self._http()
 
     async def __call__(self, event: dict) -> None:
         content = event.get("content") or {}

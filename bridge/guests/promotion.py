@@ -57,16 +57,22 @@ class PromotionWorker(PollingWorker):
     poll_seconds = 5.0
 
     def __init__(self, database: Database, synapse_url: str, as_token: str,
-                 admin_token: Callable[[], str | None], http: aiohttp.ClientSession,
+                 admin_token: Callable[[], str | None],
+                 http: aiohttp.ClientSession | Callable[[], aiohttp.ClientSession],
                  invalidate: Callable[[str], Awaitable[None]] | None = None) -> None:
         super().__init__()
         self.database = database
         self.synapse = synapse_url.rstrip("/")
         self.as_token = as_token
         self.admin_token = admin_token
-        self.http = http
+        self._http = http
         self.invalidate = invalidate
         self.finished: list[tuple[str, float]] = []  # (user_id, monotonic time): for the bench
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        """The service's HTTP session (given directly, or as a getter: it opens later)."""
+        return self._http if isinstance(self._http, aiohttp.ClientSession) else self._http()
 
     # -- the listener ------------------------------------------------------------------------
     async def on_verified(self, decision) -> None:

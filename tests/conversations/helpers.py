@@ -22,4 +22,4 @@ async def set_badge(stack, user_id: str, name: str) -> None:
 
     async with aiohttp.ClientSession() as http:
         await set_display_name(http, stack.settings.synapse.url,
-                               stack.service.services.admin.access_token, user_id, name)
+                               stack.service.context.admin_token, user_id, name)

@@ -54,10 +54,10 @@ async def test_directory_guest_becomes_member_once_verified(stack):
         room_id = None
         stand_in, outcome = await invite(stack, alice, directory_guest(
             practitioner, email=f"camille.{uuid.uuid4().hex[:6]}@example.org"), "pending")
-        await ensure_registered(stack.service.services.http, stack.settings.synapse.url,
+        await ensure_registered(stack.service.context.http, stack.settings.synapse.url,
                                 stack.settings.secrets.as_token, stand_in)
-        await name_stand_in(stack.service.services.http, stack.settings.synapse.url,
-                            stack.service.services.admin.access_token, stand_in,
+        await name_stand_in(stack.service.context.http, stack.settings.synapse.url,
+                            stack.service.context.admin_token, stand_in,
                             directory_guest(practitioner))
         created = await alice.client.room_create(name="Avis", invite=[stand_in],
                                                  initial_state=ENCRYPTED)
@@ -114,7 +114,7 @@ async def test_email_guest_invited_mailed_once_a_day_and_promoted(stack):
             stand_in, outcome = await invite(stack, alice, email_guest(
                 address.upper(), "Dominique", "Petit"), f"pending-{name}")
             outcomes.append(outcome)
-            await ensure_registered(stack.service.services.http, stack.settings.synapse.url,
+            await ensure_registered(stack.service.context.http, stack.settings.synapse.url,
                                     stack.settings.secrets.as_token, stand_in)
             created = await alice.client.room_create(name=name, invite=[stand_in],
                                                      initial_state=ENCRYPTED)
@@ -154,42 +154,32 @@ async def _true(value) -> bool:
 
 
 async def test_invitation_of_a_directory_ghost_from_any_client_is_recorded(stack):
-    """Element's invite dialog (no bot): the appservice hook records it, names the stand-in
-    and queues the e-mail."""
-    from bridge.guests.hooks import GuestInviteHook
+    """Element's invite dialog (no bot): the service's appservice hook records it, names the
+    stand-in and queues the e-mail."""
     from tests.conversations.helpers import raw
 
     national_id = "810000100015" if await stack.service.directory.get("810000100015") \
         else "810000100007"
     alice = await stack.practitioner("alice", verified=True)
-    seen: list = []
+    stand_in = f"@{stack.settings.appservice.ghost_prefix}{national_id}:" \
+               f"{stack.settings.server_name}"
+    created = await alice.client.room_create(invite=[stand_in], initial_state=ENCRYPTED)
+    assert isinstance(created, RoomCreateResponse), created
 
-    async def name_of(user_id: str) -> str:
-        return "Dr Alice HOOK"
-
-    async def told(inviter, room_id, outcome) -> None:
-        seen.append((inviter, room_id, outcome))
-
-    hook = GuestInviteHook(stack.settings, stack.service.database, stack.service.directory,
-                           stack.service.services.http,
-                           lambda: stack.service.services.admin.access_token, name_of, told)
-    stack.service.processor.add_hook(hook)
-    try:
-        stand_in = f"@{stack.settings.appservice.ghost_prefix}{national_id}:" \
-                   f"{stack.settings.server_name}"
-        created = await alice.client.room_create(invite=[stand_in], initial_state=ENCRYPTED)
-        assert isinstance(created, RoomCreateResponse), created
-
-        async def recorded() -> bool:
-            return any(room == created.room_id for _, room, _ in seen)
-
-        assert await wait(recorded, 20)
+    async def recorded() -> bool:
         async with stack.service.database.session() as session:
-            row = (await session.execute(select(GuestInvitation).where(
-                GuestInvitation.room_id == created.room_id))).scalar_one()
-        assert row.inviter == alice.user_id and row.guest_key == national_id
+            return (await session.execute(select(GuestInvitation).where(
+                GuestInvitation.room_id == created.room_id))).scalar_one_or_none() is not None
+
+    assert await wait(recorded, 20)
+    async with stack.service.database.session() as session:
+        row = (await session.execute(select(GuestInvitation).where(
+            GuestInvitation.room_id == created.room_id))).scalar_one()
+    assert row.inviter == alice.user_id and row.guest_key == national_id
+
+    async def named() -> bool:
         status, profile = await raw(stack, alice.client.access_token, "GET",
                                     f"/profile/{stand_in}")
-        assert status == 200 and profile["displayname"].endswith("(invité)")
-    finally:
-        stack.service.processor.hooks.remove(hook)
+        return status == 200 and profile.get("displayname", "").endswith("(invité)")
+
+    assert await wait(named, 20), "the stand-in is named 'Prénom NOM (invité)'"

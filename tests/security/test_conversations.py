@@ -225,7 +225,7 @@ async def test_a_guest_stand_in_never_sends_nor_invites(stack):
     ghost = ghost_of(stack)
     from bridge.guests.invitations import ensure_registered
 
-    await ensure_registered(stack.service.services.http, stack.settings.synapse.url,
+    await ensure_registered(stack.service.context.http, stack.settings.synapse.url,
                             stack.settings.secrets.as_token, ghost)
     room_id = await case_room(stack, alice, invite=[ghost])
     status, body = await as_ghost(stack, ghost, "POST", f"/rooms/{room_id}/join", {})
@@ -266,8 +266,14 @@ async def test_stand_in_hands_over_only_to_the_promoted_account(stack):
     mallory = await stack.practitioner("mallory", verified=True)
     person = await stack.practitioner("person", verified=True)
     address = f"{uuid.uuid4().hex[:8]}@example.org"
-    async with GuestWiring(stack) as worker:
-        await worker.stop()  # keep the job open: we act by hand
+    worker = GuestWiring(stack).worker
+    working = worker.run_once
+
+    async def idle() -> bool:  # keep the job open: the test acts by hand
+        return False
+
+    worker.run_once = idle
+    try:
         async with stack.service.database.session() as session, session.begin():
             stand_in, _ = await record_invitation(
                 session, email_guest(address, "Pat", "Person"), "!nowhere:localhost",
@@ -278,7 +284,7 @@ async def test_stand_in_hands_over_only_to_the_promoted_account(stack):
         from bridge.guests.invitations import ensure_registered
         from bridge.guests.promotion import promote_guest
 
-        await ensure_registered(stack.service.services.http, stack.settings.synapse.url,
+        await ensure_registered(stack.service.context.http, stack.settings.synapse.url,
                                 stack.settings.secrets.as_token, stand_in)
         created = await alice.client.room_create(invite=[stand_in], initial_state=ENCRYPTED)
         assert isinstance(created, RoomCreateResponse), created
@@ -291,6 +297,8 @@ async def test_stand_in_hands_over_only_to_the_promoted_account(stack):
         status, body = await as_ghost(stack, stand_in, "POST", f"/rooms/{created.room_id}/invite",
                                       {"user_id": person.user_id})
         assert status == 200, body
+    finally:
+        worker.run_once = working
 
 
 # -- the unsubscribe route and the signup pre-fill token -----------------------------------
