@@ -248,7 +248,8 @@ class SignupPages:
         localpart = pending.user_id[1:].split(":", 1)[0]
         return render("done.html", title="Votre compte est créé", user_id=pending.user_id,
                       localpart=localpart, homeserver_url=self.settings.synapse.client_url,
-                      element_web_url=self.settings.signup.element_web_url)
+                      element_web_url=self.settings.signup.element_web_url,
+                      verified=bool(pending.proven_national_id))
 
     # -- helpers ---------------------------------------------------------------------------
     def _render(self, request, template: str, forms: dict[str, str], status: int,

@@ -48,6 +48,9 @@ async def test_signup_with_pro_sante_connect(signup_stack, smtp):
             await page.get_by_label("Code reçu par mail").fill(code)
             await page.get_by_role("button", name="Créer mon compte").click()
             await page.wait_for_url("**/signup/bienvenue")
+            next_step = await page.locator("main").inner_text()
+            assert "vérifier votre identité" not in next_step, "born verified (#16 item 3)"
+            assert "vérifiée par Pro Santé Connect" in next_step
         finally:
             await browser.close()
 
@@ -68,6 +71,6 @@ async def test_signup_with_pro_sante_connect(signup_stack, smtp):
                                 "Authorization": "Bearer "
                                 + signup_stack.service.services.admin.access_token}) as response:
             name = (await response.json()).get("displayname") or ""
-    assert name.startswith("Dr EMMANUEL FAURE — Cardiologie")
+    assert name.startswith("Dr Emmanuel FAURE — Cardiologie")
     _, _, welcome = await welcome_of(signup_stack, email, PASSWORD)
     assert welcome.decrypted and "identité est vérifiée par Pro Santé Connect" in welcome.body
