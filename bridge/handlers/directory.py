@@ -11,6 +11,7 @@ from html import escape
 
 from bridge.commands import Command, CommandContext, CommandRouter
 from bridge.directory.membership import verified_members
+from bridge.directory.notice import search_notice
 from bridge.directory.service import UnknownPractitioner
 
 PAGE_SIZE = 10
@@ -67,9 +68,14 @@ async def _show(ctx: CommandContext, last: LastSearch) -> None:
     result = await directory.search(last.text, page=last.page, page_size=PAGE_SIZE)
     last.pages = result.pages
     last.national_ids = [p.national_id for p in result.results]
+    notice = await search_notice(directory)
+    if notice is not None and notice.empty:
+        await ctx.reply(notice.text)
+        return
     if not result.results:
         await ctx.reply(f"Aucun praticien trouvé pour « {last.text} ». Essayez un nom, une "
-                        "spécialité, une ville ou un code postal.\n(No practitioner found.)")
+                        "spécialité, une ville ou un code postal.\n(No practitioner found.)"
+                        + (f"\n{notice.text}" if notice else ""))
         return
     members = await members_for(ctx, last.national_ids)
     first = (last.page - 1) * PAGE_SIZE
@@ -88,6 +94,8 @@ async def _show(ctx: CommandContext, last: LastSearch) -> None:
         hint = "!suite pour la page suivante · " + hint
     if members is None:
         hint += "\n" + UNVERIFIED_NOTE
+    if notice is not None:
+        hint += "\n" + notice.text
     lines.append(hint)
     html.append(f"<p><em>{escape(hint)}</em></p>")
     await ctx.reply("\n".join(lines), "".join(html))
