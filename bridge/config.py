@@ -270,6 +270,22 @@ class DirectorySettings:
 
 
 @dataclass(frozen=True)
+class LegalSettings:
+    """Who publishes and hosts this installation: filled into the legal pages (/cgu,
+    /confidentialite, /mentions-legales). An operator may also replace a page entirely with
+    `<data>/legal/<page>.html`."""
+
+    publisher: str = ""
+    address: str = ""
+    contact_email: str = ""
+    publication_director: str = ""
+    dpo_email: str = ""
+    host: str = ""
+    host_address: str = ""
+    health_data_host_certified: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     secrets: Secrets
@@ -289,6 +305,7 @@ class Settings:
     signup: SignupSettings = field(default_factory=SignupSettings)
     onfido: OnfidoSettings = field(default_factory=OnfidoSettings)
     directory: DirectorySettings = field(default_factory=DirectorySettings)
+    legal: LegalSettings = field(default_factory=LegalSettings)
 
     @property
     def bot_user_id(self) -> str:
@@ -340,6 +357,7 @@ _SECTIONS = {
     "signup": SignupSettings,
     "onfido": OnfidoSettings,
     "directory": DirectorySettings,
+    "legal": LegalSettings,
 }
 
 

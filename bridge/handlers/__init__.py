@@ -6,10 +6,10 @@ The list below is the whole registry: read it to know what the bot can do.
 from __future__ import annotations
 
 from bridge.commands import CommandRouter
-from bridge.handlers import admin, directory, verification
+from bridge.handlers import admin, badge, directory, verification
 from bridge.handlers import help as help_handler
 
-FEATURES = (help_handler, verification, directory, admin)
+FEATURES = (help_handler, verification, badge, directory, admin)
 
 
 def build_router(services: object = None) -> CommandRouter:

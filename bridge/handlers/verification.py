@@ -20,6 +20,10 @@ NO_ACCOUNT_FR = (
     "Je ne trouve pas de compte Confrère pour vous : créez-le depuis la page d'inscription, "
     "puis revenez me voir.\n(No Confrère account found for you: sign up first.)"
 )
+ALREADY_VERIFIED_FR = ("Votre identité est déjà vérifiée : vous pouvez échanger avec vos "
+                       "confrères.\n(Your identity is already verified.)")
+BARE_NAME_FR = ("\nVotre nom s'affiche sans spécialité ni ville : écrivez !badge pour le "
+                "mettre à jour d'après l'annuaire.\n(Your name shows no specialty: type !badge.)")
 DOCUMENT_ARGUMENTS = {
     "document": "national_identity_card", "documents": "national_identity_card",
     "piece": "national_identity_card", "pièce": "national_identity_card",
@@ -44,8 +48,7 @@ async def verify(ctx: CommandContext) -> None:
         await ctx.reply(f"Votre identité est {STATE_FR.get(account.verification_state, '?')}.")
         return
     if account.verification_state == "verified":
-        await ctx.reply("Votre identité est déjà vérifiée : vous pouvez échanger avec vos "
-                        "confrères.\n(Your identity is already verified.)")
+        await ctx.reply(ALREADY_VERIFIED_FR + ("" if account.national_id else BARE_NAME_FR))
         return
     if argument in DOCUMENT_ARGUMENTS:
         await documents.start(ctx, DOCUMENT_ARGUMENTS[argument])

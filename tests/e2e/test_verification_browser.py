@@ -23,8 +23,12 @@ async def test_psc_link_in_a_real_browser(stack, tmp_path):
         browser = await launch(playwright)
         try:
             page = await browser.new_page()
-            await page.goto(link)
+            await page.goto(link)  # a page with a button: opening spends nothing
+            await page.get_by_role("button", name="Continuer avec Pro Santé Connect").click()
+            await page.wait_for_url("**/wallet/auth**")
             assert "Pro Santé Connect" in await page.title()
+            expected = await page.locator(".notice").inner_text()
+            assert "Identité attendue" in expected and "Camille BERNARD" in expected
             await page.get_by_role("button", name="Camille Bernard").click()
             await page.wait_for_url("**/verification/psc/callback**")
             heading = await page.locator("h1").inner_text()
