@@ -38,6 +38,7 @@ from bridge.verification.followups import FollowUpWorker
 from bridge.verification.service import VerificationService
 from bridge.web.cps import CpsEndpoints
 from bridge.web.devmail import DevMailPage
+from bridge.handlers.refusal_notices import RefusalNotices
 from bridge.web.internal import InternalAPI
 from bridge.web.onfido import OnfidoWebhook
 from bridge.web.pages import Pages
@@ -105,7 +106,7 @@ class ConfrereService:
                                      self.settings.server_name).routes())
         app.add_routes(IntegratorAPI(self.database, self.directory).routes())
         app.add_routes(InternalAPI(self.settings.secrets.module_secret,
-                                   self._state_for_rules).routes())
+                                   self._state_for_rules, RefusalNotices(self.services)).routes())
         self.services.psc = await self._start_psc()
         app.add_routes(PscPages(
             self.services.psc, self.verification, self.settings.secrets.web_secret,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from bridge.synapse_module import events, rules
+from bridge.synapse_module.refusal_notice import RefusalNotifier
 from bridge.synapse_module.refusals import (
     ALIASES_DISABLED,
     GHOST_ACTION,
@@ -84,6 +85,9 @@ class AccessRules:
             api.http_client, config.service_url, config.secret, config.cache_seconds,
             config.timeout_seconds, clock=getattr(api, "_clock", None),
         )
+        # the bot explains refusals in the person's conversation with it (fire-and-forget)
+        self.notices = RefusalNotifier(api.http_client, config.service_url, config.secret,
+                                       clock=getattr(api, "_clock", None))
         api.register_spam_checker_callbacks(
             user_may_create_room=self.user_may_create_room,
             user_may_invite=self.user_may_invite,
@@ -151,6 +155,8 @@ class AccessRules:
         refusal = rule(await self.states.get(user_id))
         if refusal is not None and refusal is not rules.SERVICE_UNREACHABLE:
             refusal = rule(await self.states.get(user_id, fresh=True))
+            if refusal is not None and refusal is not rules.SERVICE_UNREACHABLE:
+                self.notices.notify(user_id, refusal.code)  # background, never raises
         return refusal
 
     def _spam_answer(self, refusal: Refusal | None) -> Any:
