@@ -134,7 +134,8 @@ class PscSimulator:
         hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
                          for k, v in query.items())
         choices = "".join(
-            f'<li><button class="button" name="identity" value="{i}">{html.escape(p["given_name"])} '
+            f'<li><button class="button" name="identity" value="{i}">'
+            f'{html.escape(p["given_name"])} '
             f'{html.escape(p["family_name"])} — {html.escape(p["SubjectNameID"])}</button></li>'
             for i, p in enumerate(self.identities))
         hint = self.hints.get(query.get("state", ""))
@@ -155,7 +156,7 @@ class PscSimulator:
 <h1>Pro Santé Connect — simulateur de développement</h1>
 <p>Choisissez l'identité de test avec laquelle vous connecter (e-CPS simulée).</p>
 {expected}
-<form method="post">{hidden}<ul class="apps">{choices}</ul>
+<form method="post">{hidden}<ul class="identities">{choices}</ul>
 <fieldset><legend>Ou une identité personnalisée</legend>
 <div class="field"><label for="given_name">Prénom</label>
 <input id="given_name" name="given_name"></div>

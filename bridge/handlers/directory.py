@@ -39,16 +39,18 @@ async def members_for(ctx: CommandContext, national_ids: list[str]) -> dict[str,
     return await verified_members(ctx.services.database, national_ids)
 
 
-def _on(members: dict[str, str] | None, national_id: str) -> bool | None:
-    return None if members is None else national_id in members
+def _on(members: dict[str, str] | None, national_id: str) -> bool | str | None:
+    """None: not told; False: not on Confrère; else the Matrix id to write to."""
+    return None if members is None else members.get(national_id, False)
 
 
 def _sessions(ctx: CommandContext) -> dict[str, LastSearch]:
     return ctx.services.extra.setdefault("directory_searches", {})
 
 
-def describe(person, on_confrere: bool | None) -> str:
-    """One result; `on_confrere` None: not said (the asker is not verified)."""
+def describe(person, on_confrere: bool | str | None) -> str:
+    """One result; `on_confrere` None: not said (the asker is not verified); a Matrix id:
+    on Confrère, and where to write to them."""
     field_ = person.specialty or person.profession
     site = next((s for s in person.sites if s.city or s.raison_sociale or s.enseigne), None)
     where = ""
@@ -58,6 +60,7 @@ def describe(person, on_confrere: bool | None) -> str:
         where = " — ".join(part for part in (organisation, city) if part)
     more = f" (+{len(person.sites) - 1} autre(s) lieu(x))" if len(person.sites) > 1 else ""
     badge = "" if on_confrere is None else (
+        f"✓ sur Confrère : {on_confrere}" if isinstance(on_confrere, str) else
         "✓ sur Confrère" if on_confrere else "pas encore sur Confrère")
     parts = [person.display_name, field_, where + more, badge]
     return " — ".join(part for part in parts if part)
@@ -90,6 +93,9 @@ async def _show(ctx: CommandContext, last: LastSearch) -> None:
         html.append(f"<li>{escape(line)}</li>")
     html.append("</ol>")
     hint = "!favori N pour ajouter aux favoris"
+    if members:
+        hint += " · pour écrire à un confrère sur Confrère, ouvrez une conversation avec son " \
+                "identifiant (@…)"
     if last.page < result.pages:
         hint = "!suite pour la page suivante · " + hint
     if members is None:

@@ -3,8 +3,8 @@
 `GET /verification/psc?t=<link>` only shows a button (mail scanners and link previews open
 links too); the button's `POST` (CSRF-checked) spends the link (single use, bound to one
 account), opens an OIDC session (state, nonce, PKCE verifier kept server-side under the hashed
-state) and redirects to PSC. `GET /verification/psc/callback` spends the state, validates everything,
-compares the proven identity with the account, decides, and says so in French.
+state) and redirects to PSC. `GET /verification/psc/callback` spends the state, validates
+everything, compares the proven identity with the account, decides, and says so in French.
 """
 
 from __future__ import annotations
