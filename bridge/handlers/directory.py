@@ -110,7 +110,8 @@ async def _show(ctx: CommandContext, last: LastSearch) -> None:
 async def search(ctx: CommandContext) -> None:
     text = ctx.args.strip()[:MAX_QUERY]
     if not text:
-        await ctx.reply("Précisez ce que vous cherchez, par exemple : !annuaire cardiologue douai")
+        await ctx.reply("Précisez ce que vous cherchez, par exemple : !annuaire cardiologue douai"
+                        "\n(Say what you are looking for, e.g. !search cardiologist douai.)")
         return
     last = LastSearch(text=text, page=1, pages=1)
     _sessions(ctx)[ctx.sender] = last
@@ -120,10 +121,11 @@ async def search(ctx: CommandContext) -> None:
 async def next_page(ctx: CommandContext) -> None:
     last = _sessions(ctx).get(ctx.sender)
     if last is None:
-        await ctx.reply("Aucune recherche en cours : commencez par !annuaire <texte>.")
+        await ctx.reply("Aucune recherche en cours : commencez par !annuaire <texte>.\n"
+                        "(No search yet: start with !search <text>.)")
         return
     if last.page >= last.pages:
-        await ctx.reply("C'était la dernière page de résultats.")
+        await ctx.reply("C'était la dernière page de résultats.\n(That was the last page.)")
         return
     last.page += 1
     await _show(ctx, last)
@@ -165,7 +167,8 @@ async def favourite(ctx: CommandContext) -> None:
 async def favourites(ctx: CommandContext) -> None:
     people = await ctx.services.directory.favourites(ctx.sender)
     if not people:
-        await ctx.reply("Vous n'avez pas encore de favoris : !annuaire <texte> puis !favori N.")
+        await ctx.reply("Vous n'avez pas encore de favoris : !annuaire <texte> puis !favori N.\n"
+                        "(No favourites yet: !search <text>, then !favorite N.)")
         return
     members = await members_for(ctx, [p.national_id for p in people])
     lines = ["Vos correspondants favoris :"]

@@ -45,7 +45,9 @@ async def verify(ctx: CommandContext) -> None:
         return
     argument = ctx.args.lower()
     if argument in ("statut", "status"):
-        await ctx.reply(f"Votre identité est {STATE_FR.get(account.verification_state, '?')}.")
+        state = account.verification_state
+        await ctx.reply(f"Votre identité est {STATE_FR.get(state, '?')}.\n"
+                        f"(Your identity verification: {state}.)")
         return
     if account.verification_state == "verified":
         await ctx.reply(ALREADY_VERIFIED_FR + ("" if account.national_id else BARE_NAME_FR))
@@ -56,7 +58,8 @@ async def verify(ctx: CommandContext) -> None:
     if argument in ("manuel", "manual"):
         if account.verification_state == "pending":
             await ctx.reply("Votre demande de vérification est déjà en cours d'examen ; "
-                            "je vous préviendrai ici dès qu'elle sera traitée.")
+                            "je vous préviendrai ici dès qu'elle sera traitée.\n"
+                            "(Your request is already being reviewed; I will tell you here.)")
             return
         try:
             await verification.request(ctx.sender, "manual")
