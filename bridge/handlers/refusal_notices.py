@@ -38,6 +38,12 @@ GENERIC_FR = ("Le serveur Confrère a refusé votre dernière action : {fr}\n"
               "(The Confrère server refused your last action: {en})")
 
 
+def is_notice(body: str) -> bool:
+    """Whether a bot message is one of these notices (for clients and tests that wait for the
+    answer to a command)."""
+    return body.startswith((LEAD_FR["not_verified"][:40], GENERIC_FR[:40]))
+
+
 def notice_text(code: str) -> str:
     """What the bot says for a refusal code (French first, then English)."""
     if code in LEAD_FR:
