@@ -86,8 +86,10 @@ class AccessRules:
             config.timeout_seconds, clock=getattr(api, "_clock", None),
         )
         # the bot explains refusals in the person's conversation with it (fire-and-forget)
-        self.notices = RefusalNotifier(api.http_client, config.service_url, config.secret,
-                                       clock=getattr(api, "_clock", None))
+        live = getattr(api, "_clock", None) is not None  # not in unit tests
+        self.notices = RefusalNotifier(
+            api.http_client, config.service_url, config.secret,
+            background=api.run_as_background_process if live else None)
         api.register_spam_checker_callbacks(
             user_may_create_room=self.user_may_create_room,
             user_may_invite=self.user_may_invite,

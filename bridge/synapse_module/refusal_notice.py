@@ -2,17 +2,18 @@
 
 Element shows only "some of your messages were not sent" and never the homeserver's reason;
 the bot then explains it in the person's conversation with it. This is fire-and-forget: the
-POST runs in the background (`run_in_background`), is never awaited by a rule, and any failure
-is swallowed, so it can never change or delay a decision. Only the user id and the refusal
-code are sent, never anything of the refused event. A (user, code) pair is sent at most once
-per `quiet_seconds` from here; the service throttles again on its side.
+POST runs as a Synapse background process (its own logcontext, not the refused request's), is
+never awaited by a rule, and any failure is swallowed, so it can never change or delay a
+decision. Only the user id and the refusal code are sent, never anything of the refused event.
+A (user, code) pair is sent at most once per `quiet_seconds` from here; the service throttles
+again on its side.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 logger = logging.getLogger(__name__)
 
@@ -22,11 +23,13 @@ MAX_REMEMBERED = 10_000
 
 class RefusalNotifier:
     def __init__(self, http_client: Any, service_url: str, secret: str, *,
-                 clock: Any | None = None, quiet_seconds: float = 60) -> None:
+                 background: Callable[..., Any] | None = None,
+                 quiet_seconds: float = 60) -> None:
         self._http = http_client
         self._url = service_url.rstrip("/") + REFUSALS_PATH
         self._headers = {b"Authorization": [f"Bearer {secret}".encode()]}
-        self._live = clock is not None  # unit tests build the module without a homeserver
+        # ModuleApi.run_as_background_process; None in unit tests (no homeserver): not sent
+        self._background = background
         self._quiet = quiet_seconds
         self._until: dict[tuple[str, str], float] = {}
         self.sent = 0
@@ -44,11 +47,10 @@ class RefusalNotifier:
                     return  # a flood: drop notices rather than grow
             self._until[key] = now + self._quiet
             self.sent += 1
-            if not self._live:
+            if self._background is None:
                 return
-            from synapse.logging.context import run_in_background
-
-            run_in_background(self._post, user_id, code)
+            self._background("confrere_refusal_notice", self._post, user_id, code,
+                             bg_start_span=False)
         except Exception:  # noqa: BLE001 - a notice must never touch a decision
             logger.debug("refusal notice not started")
 
