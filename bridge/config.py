@@ -300,6 +300,22 @@ class SmsSettings:
 
 
 @dataclass(frozen=True)
+class LegalSettings:
+    """Who publishes and hosts this installation: filled into the legal pages (/cgu,
+    /confidentialite, /mentions-legales). An operator may also replace a page entirely with
+    `<data>/legal/<page>.html`."""
+
+    publisher: str = ""
+    address: str = ""
+    contact_email: str = ""
+    publication_director: str = ""
+    dpo_email: str = ""
+    host: str = ""
+    host_address: str = ""
+    health_data_host_certified: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     secrets: Secrets
@@ -321,6 +337,7 @@ class Settings:
     directory: DirectorySettings = field(default_factory=DirectorySettings)
     referral: ReferralSettings = field(default_factory=ReferralSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
+    legal: LegalSettings = field(default_factory=LegalSettings)
 
     @property
     def bot_user_id(self) -> str:
@@ -374,6 +391,7 @@ _SECTIONS = {
     "directory": DirectorySettings,
     "referral": ReferralSettings,
     "sms": SmsSettings,
+    "legal": LegalSettings,
 }
 
 

@@ -10,13 +10,14 @@ README, "How to add a feature".
 from __future__ import annotations
 
 from bridge.context import Feature
-from bridge.handlers import admin, directory, documents, guests, onboarding, verification
+from bridge.handlers import admin, badge, directory, documents, guests, onboarding, verification
 from bridge.handlers import help as help_handler
 
 FEATURES: tuple[Feature, ...] = (
     help_handler.FEATURE,
     documents.FEATURE,  # before verification: photos are deleted before the practitioner is told
     verification.FEATURE,
+    badge.FEATURE,
     directory.FEATURE,
     admin.FEATURE,
     onboarding.FEATURE,

@@ -45,6 +45,7 @@ from bridge.web.cps import CpsEndpoints
 from bridge.web.devmail import DevMailPage
 from bridge.guests.standins import with_guest_states
 from bridge.web.guest_mail import guest_mail_routes
+from bridge.handlers.refusal_notices import RefusalNotices
 from bridge.web.internal import InternalAPI
 from bridge.web.onfido import OnfidoWebhook
 from bridge.web.pages import Pages
@@ -126,8 +127,8 @@ class ConfrereService:
                                      self.settings.server_name).routes())
         app.add_routes(IntegratorAPI(self.database, self.directory).routes())
         app.add_routes(InternalAPI(self.settings.secrets.module_secret, with_guest_states(
-            self._state_for_rules, self.database, self.settings.appservice.ghost_prefix)
-        ).routes())
+            self._state_for_rules, self.database, self.settings.appservice.ghost_prefix),
+            RefusalNotices(self.context)).routes())
         self.context.psc = await start_psc(self.settings, self._http, self._add_runner,
                                            self.context)
         app.add_routes(PscPages(

@@ -17,12 +17,12 @@ PASSWORD_MIN = 12
 PASSWORD_MAX = 128
 EXERCISE_MODES = {"liberal": "Libéral", "salarie": "Salarié"}
 
-PASSWORD_POLICY = (
-    f"au moins {PASSWORD_MIN} caractères",
-    "au moins une lettre minuscule et une lettre majuscule",
-    "au moins un chiffre",
-    "ni votre prénom, ni votre nom, ni votre adresse mail",
-    "pas un mot de passe courant (azerty, motdepasse…)",
+PASSWORD_POLICY = (  # shown under "Votre mot de passe :"
+    f"compte au moins {PASSWORD_MIN} caractères ;",
+    "contient au moins une lettre minuscule et une lettre majuscule ;",
+    "contient au moins un chiffre ;",
+    "ne contient ni votre prénom, ni votre nom, ni votre adresse mail ;",
+    "n'est pas un mot de passe courant (azerty, motdepasse…).",
 )
 
 _EMAIL = re.compile(
@@ -158,22 +158,23 @@ def password_problems(password: str, *, first_name: str = "", last_name: str = "
     """Rules of PASSWORD_POLICY that `password` breaks (empty list: acceptable)."""
     problems: list[str] = []
     if len(password) < PASSWORD_MIN:
-        problems.append(f"au moins {PASSWORD_MIN} caractères ({len(password)} saisis)")
+        problems.append(f"il doit compter au moins {PASSWORD_MIN} caractères "
+                        f"({len(password)} saisis)")
     if len(password) > PASSWORD_MAX:
-        problems.append(f"au plus {PASSWORD_MAX} caractères")
+        problems.append(f"il doit compter au plus {PASSWORD_MAX} caractères")
     if not (any(c.islower() for c in password) and any(c.isupper() for c in password)):
-        problems.append("au moins une lettre minuscule et une lettre majuscule")
+        problems.append("il doit contenir au moins une lettre minuscule et une lettre majuscule")
     if not any(c.isdigit() for c in password):
-        problems.append("au moins un chiffre")
+        problems.append("il doit contenir au moins un chiffre")
     if has_control_characters(password):
-        problems.append("aucun caractère de contrôle")
+        problems.append("il ne doit contenir aucun caractère de contrôle")
     lowered = password.casefold()
     personal = [first_name, last_name, email.split("@", 1)[0]]
     if any(len(p) >= 3 and p.casefold() in lowered for p in personal):
-        problems.append("ni votre prénom, ni votre nom, ni votre adresse mail")
+        problems.append("il ne doit contenir ni votre prénom, ni votre nom, ni votre adresse mail")
     letters = re.sub(r"[^a-z]", "", unicodedata.normalize("NFKD", lowered))
     if letters in _COMMON_PASSWORDS or len(set(password)) < 5:
-        problems.append("pas un mot de passe courant")
+        problems.append("il ne doit pas être un mot de passe courant")
     return problems
 
 
@@ -212,7 +213,7 @@ def validate_signup(form: Mapping[str, str], *, strip_titles: bool = True) -> Fo
     if not get("password"):
         result.errors["password"] = "Choisissez un mot de passe."
     elif problems:
-        result.errors["password"] = "Mot de passe trop faible : il faut " + " ; ".join(problems) + "."
+        result.errors["password"] = "Mot de passe trop faible : " + " ; ".join(problems) + "."
     for box, message in (
         ("accept_terms", "Vous devez accepter les conditions générales d'utilisation."),
         ("accept_privacy", "Vous devez accepter la politique de protection des données."),

@@ -20,15 +20,17 @@ import secrets
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
+from bridge.identity import psc_hints
+
 REALM = "/auth/realms/esante-wallet"
 AUTHORIZE = "/wallet/auth"
-
-
+STYLE = Path(__file__).resolve().parents[1] / "web" / "static" / "confrere.css"
 def test_identity(national_id: str, first: str, last: str, *, profession: str = "10",
                   specialty: str = "SM54", city: str = "75015 PARIS", postcode: str = "75015",
                   civilite: str = "M") -> dict:
@@ -70,6 +72,7 @@ class PscSimulator:
     tamper: str | None = None  # expired | wrong_aud | wrong_iss | wrong_nonce | wrong_acr | alg_none | bad_signature
     _codes: dict = field(default_factory=dict)
     _tokens: dict = field(default_factory=dict)
+    hints: dict = field(default_factory=dict)  # state -> identity the account expects
 
     def __post_init__(self) -> None:
         self._kid = secrets.token_hex(4)
@@ -80,8 +83,10 @@ class PscSimulator:
         return self.base_url.rstrip("/") + REALM
 
     def app(self) -> web.Application:
+        self.hints = psc_hints.listen(self.issuer)
         app = web.Application()
         app.add_routes([
+            web.get("/static/confrere.css", self.style),
             web.get(REALM + "/.well-known/wallet-openid-configuration", self.discovery),
             web.get(AUTHORIZE, self.authorize_page),
             web.post(AUTHORIZE, self.authorize_submit),
@@ -114,21 +119,43 @@ class PscSimulator:
         hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
                          for k, v in query.items())
         choices = "".join(
-            f'<li><button name="identity" value="{i}">{html.escape(p["given_name"])} '
+            f'<li><button class="button" name="identity" value="{i}">'
+            f'{html.escape(p["given_name"])} '
             f'{html.escape(p["family_name"])} — {html.escape(p["SubjectNameID"])}</button></li>'
             for i, p in enumerate(self.identities))
+        hint = self.hints.get(query.get("state", ""))
+        expected = ""
+        if hint is not None:
+            who = html.escape(f"{hint['first']} {hint['last'].upper()}".strip())
+            number = html.escape(hint["identifier"] or "aucun numéro déclaré")
+            expected = (f'<p class="notice"><strong>Identité attendue par le compte :</strong> '
+                        f"{who} — RPPS/ADELI déclaré : {number}. Une autre identité sera "
+                        "refusée (c'est voulu : utile pour tester le refus).</p>")
         page = f"""<!doctype html><html lang="fr"><head><meta charset="utf-8">
-<title>Pro Santé Connect (simulateur)</title></head><body><main>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/static/confrere.css">
+<title>Pro Santé Connect (simulateur)</title></head><body>
+<header class="site"><span class="brand">Pro Santé Connect</span>
+<span class="tagline">Simulateur de développement — aucune donnée réelle</span></header>
+<main>
 <h1>Pro Santé Connect — simulateur de développement</h1>
 <p>Choisissez l'identité de test avec laquelle vous connecter (e-CPS simulée).</p>
-<form method="post">{hidden}<ul>{choices}</ul>
+{expected}
+<form method="post">{hidden}<ul class="identities">{choices}</ul>
 <fieldset><legend>Ou une identité personnalisée</legend>
-<label>Prénom <input name="given_name"></label>
-<label>Nom <input name="family_name"></label>
-<label>Identifiant national (8 + RPPS) <input name="national_id"></label>
-<button name="identity" value="custom">Se connecter</button></fieldset>
+<div class="field"><label for="given_name">Prénom</label>
+<input id="given_name" name="given_name"></div>
+<div class="field"><label for="family_name">Nom</label>
+<input id="family_name" name="family_name"></div>
+<div class="field"><label for="national_id">Identifiant national (8 + RPPS)</label>
+<input id="national_id" name="national_id"></div>
+<button class="button" name="identity" value="custom">Se connecter</button></fieldset>
 </form></main></body></html>"""
         return web.Response(text=page, content_type="text/html")
+
+    async def style(self, request: web.Request) -> web.FileResponse:
+        """The site's style sheet, so that the simulator looks like the pages around it."""
+        return web.FileResponse(STYLE)
 
     async def authorize_submit(self, request: web.Request) -> web.Response:
         form = await request.post()

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .payload import ID_TYPES, PERSON_FIELDS, SITE_FIELDS, decode
+from .text import first_name_case
 
 MAX_RESULTS = 100  # a search never pages beyond this many results
 
@@ -106,11 +107,13 @@ class Practitioner:
 
     @property
     def display_name(self) -> str:
-        """ "Dr Camille BERNARD", "Mme Léa ROUX": how the bot and the clients show the person."""
+        """ "Dr Camille BERNARD", "Mme Léa ROUX": how the bot and the clients show the person
+        (first names in their usual case, last names in capitals, as French usage has it)."""
         title = {"DR": "Dr", "PR": "Pr"}.get(self.civilite_exercice_code, "")
         if not title:
             title = {"M": "M.", "MME": "Mme", "MLLE": "Mme"}.get(self.civilite_code, "")
-        return " ".join(x for x in (title, self.first_name, self.last_name) if x)
+        names = (first_name_case(self.first_name), self.last_name.upper())
+        return " ".join(x for x in (title, *names) if x)
 
     @classmethod
     def from_payload(

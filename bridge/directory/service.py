@@ -118,10 +118,15 @@ class DirectoryService:
         return moved
 
     async def import_extract(self, path: Path, progress: bool = True) -> ImportReport:
+        """Import, then re-link verified accounts and queue their badges' refresh."""
+        from bridge.verification.relink import after_import  # accounts depend on the directory
+
         try:
-            return await import_extract(self.database, self.root, Path(path), progress=progress)
+            report = await import_extract(self.database, self.root, Path(path), progress=progress)
         finally:
             self.reader.invalidate()
+        await after_import(self.database, self)
+        return report
 
     async def import_cpts(self, path: Path) -> CptsReport:
         try:

@@ -75,3 +75,29 @@ def normalise_id(value: str) -> str:
     """A national id from what people paste: spaces dropped, a bare 11-digit RPPS gets its "8"."""
     value = "".join((value or "").split())
     return "8" + value if len(value) == 11 and value.isdigit() else value
+
+
+_PARTICLES = {"de", "du", "des", "la", "le", "d", "von", "van", "der", "y"}
+_NAME_PARTS = re.compile(r"([\s\-'’]+)")
+
+
+def first_name_case(name: str) -> str:
+    """A first name in its usual case, from the extract's capitals.
+
+    "JEAN-PIERRE" -> "Jean-Pierre", "MARIE-HÉLÈNE" -> "Marie-Hélène", "N'GOLO" -> "N'Golo",
+    "JEAN DE DIEU" -> "Jean de Dieu" (a particle after the first word stays lower case).
+    A name already in mixed case is kept as written (it was typed by a person).
+    """
+    name = " ".join((name or "").split())
+    if not name or (name != name.upper() and name != name.lower()):
+        return name
+    parts = _NAME_PARTS.split(name.lower())
+    out = []
+    for index, part in enumerate(parts):
+        if index % 2 == 1:  # a separator
+            out.append(part)
+        elif index > 0 and part in _PARTICLES and parts[index - 1].strip() == "":
+            out.append(part)
+        else:
+            out.append(part[:1].upper() + part[1:])
+    return "".join(out)

@@ -13,6 +13,7 @@ from bridge.commands import Command, CommandContext
 from bridge.context import Feature
 from bridge.directory.last_results import LastResults
 from bridge.directory.membership import verified_members
+from bridge.directory.notice import search_notice
 from bridge.directory.service import UnknownPractitioner
 
 PAGE_SIZE = 10
@@ -32,12 +33,14 @@ async def members_for(ctx: CommandContext, national_ids: list[str]) -> dict[str,
     return await verified_members(ctx.services.database, national_ids)
 
 
-def _on(members: dict[str, str] | None, national_id: str) -> bool | None:
-    return None if members is None else national_id in members
+def _on(members: dict[str, str] | None, national_id: str) -> bool | str | None:
+    """None: not told; False: not on Confrère; else the Matrix id to write to."""
+    return None if members is None else members.get(national_id, False)
 
 
-def describe(person, on_confrere: bool | None) -> str:
-    """One result; `on_confrere` None: not said (the asker is not verified)."""
+def describe(person, on_confrere: bool | str | None) -> str:
+    """One result; `on_confrere` None: not said (the asker is not verified); a Matrix id:
+    on Confrère, and where to write to them."""
     field_ = person.specialty or person.profession
     site = next((s for s in person.sites if s.city or s.raison_sociale or s.enseigne), None)
     where = ""
@@ -47,6 +50,7 @@ def describe(person, on_confrere: bool | None) -> str:
         where = " — ".join(part for part in (organisation, city) if part)
     more = f" (+{len(person.sites) - 1} autre(s) lieu(x))" if len(person.sites) > 1 else ""
     badge = "" if on_confrere is None else (
+        f"✓ sur Confrère : {on_confrere}" if isinstance(on_confrere, str) else
         "✓ sur Confrère" if on_confrere else "pas encore sur Confrère")
     parts = [person.display_name, field_, where + more, badge]
     return " — ".join(part for part in parts if part)
@@ -58,9 +62,14 @@ async def _show(ctx: CommandContext, last: LastResults) -> None:
     last.pages = result.pages
     last.national_ids = [p.national_id for p in result.results]
     await ctx.services.results.put(ctx.sender, ctx.room_id, last)
+    notice = await search_notice(directory)
+    if notice is not None and notice.empty:
+        await ctx.reply(notice.text)
+        return
     if not result.results:
         await ctx.reply(f"Aucun praticien trouvé pour « {last.text} ». Essayez un nom, une "
-                        "spécialité, une ville ou un code postal.\n(No practitioner found.)")
+                        "spécialité, une ville ou un code postal.\n(No practitioner found.)"
+                        + (f"\n{notice.text}" if notice else ""))
         return
     members = await members_for(ctx, last.national_ids)
     first = (last.page - 1) * PAGE_SIZE
@@ -75,10 +84,15 @@ async def _show(ctx: CommandContext, last: LastResults) -> None:
         html.append(f"<li>{escape(line)}</li>")
     html.append("</ol>")
     hint = "!favori N pour ajouter aux favoris"
+    if members:
+        hint += " · pour écrire à un confrère sur Confrère, ouvrez une conversation avec son " \
+                "identifiant (@…)"
     if last.page < result.pages:
         hint = "!suite pour la page suivante · " + hint
     if members is None:
         hint += "\n" + UNVERIFIED_NOTE
+    if notice is not None:
+        hint += "\n" + notice.text
     lines.append(hint)
     html.append(f"<p><em>{escape(hint)}</em></p>")
     await ctx.reply("\n".join(lines), "".join(html))
@@ -87,7 +101,8 @@ async def _show(ctx: CommandContext, last: LastResults) -> None:
 async def search(ctx: CommandContext) -> None:
     text = ctx.args.strip()[:MAX_QUERY]
     if not text:
-        await ctx.reply("Précisez ce que vous cherchez, par exemple : !annuaire cardiologue douai")
+        await ctx.reply("Précisez ce que vous cherchez, par exemple : !annuaire cardiologue douai"
+                        "\n(Say what you are looking for, e.g. !search cardiologist douai.)")
         return
     await _show(ctx, LastResults(text=text, page=1, pages=1, page_size=PAGE_SIZE))
 
@@ -95,10 +110,11 @@ async def search(ctx: CommandContext) -> None:
 async def next_page(ctx: CommandContext) -> None:
     last = await ctx.services.last_results(ctx.sender, ctx.room_id)
     if last is None:
-        await ctx.reply("Aucune recherche en cours : commencez par !annuaire <texte>.")
+        await ctx.reply("Aucune recherche en cours : commencez par !annuaire <texte>.\n"
+                        "(No search yet: start with !search <text>.)")
         return
     if last.page >= last.pages:
-        await ctx.reply("C'était la dernière page de résultats.")
+        await ctx.reply("C'était la dernière page de résultats.\n(That was the last page.)")
         return
     last.page += 1
     await _show(ctx, last)
@@ -139,7 +155,8 @@ async def favourite(ctx: CommandContext) -> None:
 async def favourites(ctx: CommandContext) -> None:
     people = await ctx.services.directory.favourites(ctx.sender)
     if not people:
-        await ctx.reply("Vous n'avez pas encore de favoris : !annuaire <texte> puis !favori N.")
+        await ctx.reply("Vous n'avez pas encore de favoris : !annuaire <texte> puis !favori N.\n"
+                        "(No favourites yet: !search <text>, then !favorite N.)")
         return
     members = await members_for(ctx, [p.national_id for p in people])
     lines = ["Vos correspondants favoris :"]

@@ -8,12 +8,22 @@ from bridge.commands import Command, CommandContext
 from bridge.context import Feature
 
 GREETING_FR = "Bonjour, je suis le robot Confrère."
+ADMIN_SECTION = "Administration"  # shown to the administrators only
+
+
+def shown_to(ctx: CommandContext, command: Command) -> bool:
+    """The administrators' commands are listed to the administrators only."""
+    if command.section != ADMIN_SECTION:
+        return True
+    return ctx.sender in ctx.services.settings.administrators
 
 
 async def show_help(ctx: CommandContext) -> None:
     assert ctx.router is not None
     sections: dict[str, list[Command]] = {}
     for command in ctx.router.commands:
+        if not shown_to(ctx, command):
+            continue
         sections.setdefault(command.section, []).append(command)
     lines = [f"{GREETING_FR} Voici les commandes disponibles :"]
     html = [f"<p>{escape(GREETING_FR)} Voici les commandes disponibles :</p>"]
@@ -29,7 +39,7 @@ async def show_help(ctx: CommandContext) -> None:
                 f"<em>({escape(command.help_en)})</em></li>"
             )
         html.append("</ul>")
-    lines.append("\n(English: commands also answer to their English alias.)")
+    lines.append("\n(English: every command also answers to its English name.)")
     await ctx.reply("\n".join(lines), "".join(html))
 
 

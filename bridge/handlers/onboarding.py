@@ -36,7 +36,9 @@ Trois façons de la faire :
 3. Une pièce d'identité (recto et verso) et un selfie envoyés dans cette conversation : \
 vérification manuelle, sous 24 heures.
 
-Écrivez !verifier ici pour commencer, ou !aide pour la liste des commandes."""
+Écrivez !verifier ici pour commencer, ou !aide pour la liste des commandes.
+
+(Welcome to Confrère. Verify your identity first: type !verify here; !help lists the commands.)"""
 
 WELCOME_HTML = """<p>Bonjour {first_name}, bienvenue sur <strong>Confrère</strong> !</p>
 <p>Votre compte est créé. Avant d'échanger avec vos confrères, une dernière étape est \
@@ -51,14 +53,18 @@ D'ici là, vous ne pouvez écrire qu'ici, au robot Confrère.</p>
 conversation : vérification manuelle, sous 24 heures.</li>
 </ol>
 <p>Écrivez <code>!verifier</code> ici pour commencer, ou <code>!aide</code> pour la liste des \
-commandes.</p>"""
+commandes.</p>
+<p lang="en"><em>(Welcome to Confrère. Verify your identity first: type <code>!verify</code> \
+here; <code>!help</code> lists the commands.)</em></p>"""
 
 
 VERIFIED_WELCOME_TEXT = """Bonjour {first_name}, bienvenue sur Confrère !
 
 Votre compte est créé et votre identité est vérifiée par Pro Santé Connect : vous pouvez dès maintenant écrire à vos confrères vérifiés, créer des groupes et des dossiers patients.
 
-Écrivez !annuaire suivi d'un nom, d'une spécialité ou d'une ville pour trouver un confrère, ou !aide pour la liste des commandes."""
+Écrivez !annuaire suivi d'un nom, d'une spécialité ou d'une ville pour trouver un confrère, ou !aide pour la liste des commandes.
+
+(Welcome to Confrère: your identity is verified. Type !search and a name, specialty or city to find a colleague; !help lists the commands.)"""
 
 
 def welcome_content(first_name: str, verified: bool = False) -> dict:

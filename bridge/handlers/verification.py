@@ -23,6 +23,10 @@ NO_ACCOUNT_FR = (
     "Je ne trouve pas de compte Confrère pour vous : créez-le depuis la page d'inscription, "
     "puis revenez me voir.\n(No Confrère account found for you: sign up first.)"
 )
+ALREADY_VERIFIED_FR = ("Votre identité est déjà vérifiée : vous pouvez échanger avec vos "
+                       "confrères.\n(Your identity is already verified.)")
+BARE_NAME_FR = ("\nVotre nom s'affiche sans spécialité ni ville : écrivez !badge pour le "
+                "mettre à jour d'après l'annuaire.\n(Your name shows no specialty: type !badge.)")
 DOCUMENT_ARGUMENTS = {
     "document": "national_identity_card", "documents": "national_identity_card",
     "piece": "national_identity_card", "pièce": "national_identity_card",
@@ -44,11 +48,12 @@ async def verify(ctx: CommandContext) -> None:
         return
     argument = ctx.args.lower()
     if argument in ("statut", "status"):
-        await ctx.reply(f"Votre identité est {STATE_FR.get(account.verification_state, '?')}.")
+        state = account.verification_state
+        await ctx.reply(f"Votre identité est {STATE_FR.get(state, '?')}.\n"
+                        f"(Your identity verification: {state}.)")
         return
     if account.verification_state == State.VERIFIED:
-        await ctx.reply("Votre identité est déjà vérifiée : vous pouvez échanger avec vos "
-                        "confrères.\n(Your identity is already verified.)")
+        await ctx.reply(ALREADY_VERIFIED_FR + ("" if account.national_id else BARE_NAME_FR))
         return
     if argument in DOCUMENT_ARGUMENTS:
         await documents.start(ctx, DOCUMENT_ARGUMENTS[argument])
@@ -56,7 +61,8 @@ async def verify(ctx: CommandContext) -> None:
     if argument in ("manuel", "manual"):
         if account.verification_state == State.PENDING:
             await ctx.reply("Votre demande de vérification est déjà en cours d'examen ; "
-                            "je vous préviendrai ici dès qu'elle sera traitée.")
+                            "je vous préviendrai ici dès qu'elle sera traitée.\n"
+                            "(Your request is already being reviewed; I will tell you here.)")
             return
         try:
             await verification.request(ctx.sender, Method.MANUAL)

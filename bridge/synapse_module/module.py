@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from bridge.synapse_module import events, rules
+from bridge.synapse_module.refusal_notice import RefusalNotifier
 from bridge.synapse_module.refusals import (
     ALIASES_DISABLED,
     GHOST_ACTION,
@@ -93,6 +94,11 @@ class AccessRules(PeopleRules):
             api.http_client, config.service_url, config.secret, config.cache_seconds,
             config.timeout_seconds, clock=getattr(api, "_clock", None),
         )
+        # the bot explains refusals in the person's conversation with it (fire-and-forget)
+        live = getattr(api, "_clock", None) is not None  # not in unit tests
+        self.notices = RefusalNotifier(
+            api.http_client, config.service_url, config.secret,
+            background=api.run_as_background_process if live else None)
         api.register_spam_checker_callbacks(
             user_may_create_room=self.user_may_create_room,
             user_may_invite=self.user_may_invite,
@@ -166,6 +172,8 @@ class AccessRules(PeopleRules):
         refusal = rule(await self.states.get(user_id))
         if refusal is not None and refusal is not rules.SERVICE_UNREACHABLE:
             refusal = rule(await self.states.get(user_id, fresh=True))
+            if refusal is not None and refusal is not rules.SERVICE_UNREACHABLE:
+                self.notices.notify(user_id, refusal.code)  # background, never raises
         return refusal
 
     def _spam_answer(self, refusal: Refusal | None) -> Any:

@@ -42,13 +42,13 @@ INTERNAL_ERROR = _r(
 NOT_VERIFIED = _r(
     "not_verified",
     "Votre identité n'est pas encore vérifiée : vous ne pouvez échanger qu'avec le robot "
-    "Confrère. Écrivez-lui !verifier pour faire la vérification.",
+    "Confrère. Écrivez-lui !verifier pour faire vérifier votre identité.",
     "Your identity is not verified yet: you may only talk to the Confrère bot. "
     "Send it !verify to get verified.")
 INVITEE_NOT_VERIFIED = _r(
     "invitee_not_verified",
-    "Ce destinataire n'a pas (encore) d'identité vérifiée sur Confrère ; invitez-le depuis "
-    "l'annuaire pour qu'il rejoigne automatiquement une fois vérifié.",
+    "Ce destinataire n'a pas encore d'identité vérifiée sur Confrère. Invitez-le depuis "
+    "l'annuaire : il rejoindra la conversation dès que son identité sera vérifiée.",
     "This person has no verified identity on Confrère (yet); invite them from the directory "
     "so they join automatically once verified.")
 RECIPIENT_NOT_VERIFIED = _r(
@@ -106,9 +106,10 @@ ROOM_TYPE_REFUSED = _r(
     "This kind of room does not exist on Confrère.")
 THIRD_PARTY_INVITE = _r(
     "third_party_invite",
-    "Les invitations par e-mail ou téléphone passent par le robot Confrère (!inviter), pas par "
-    "le serveur.",
-    "Invitations by e-mail or phone go through the Confrère bot (!invite), not the server.")
+    "Les invitations par e-mail ou par téléphone ne sont pas possibles : cherchez votre confrère "
+    "dans l'annuaire (!annuaire) et invitez-le depuis sa fiche.",
+    "Invitations by e-mail or phone are not possible: find your colleague in the directory "
+    "(!search) and invite them from there.")
 MEMBER_IN_INITIAL_STATE = _r(
     "member_in_initial_state",
     "Les membres d'une conversation s'ajoutent par invitation, pas dans sa création.",
@@ -163,7 +164,7 @@ UNENCRYPTED_MESSAGE = _r(
     "Messages must be end-to-end encrypted; use a client that supports it (Element).")
 NOT_MEGOLM_CIPHERTEXT = _r(
     "not_megolm_ciphertext",
-    "Ce message chiffré est mal formé ou contient du texte en clair : il est refusé.",
+    "Ce message chiffré est mal formé ou contient du texte en clair : il n'a pas été envoyé.",
     "This encrypted message is malformed or carries clear text: it is refused.")
 CLEAR_REASON = _r(
     "reason_in_clear",

@@ -107,19 +107,32 @@ class VerificationService:
 
     # -- transitions ----------------------------------------------------------------------
     async def request(self, user_id: str, method: str, evidence: dict | None = None) -> int:
-        """Open a pending request (manual review, document check); returns its id."""
+        """Open a pending request (manual review, document check); returns its id.
+
+        A request of the same method already pending is completed, not doubled: `!verifier
+        manuel` opens it, the documents sent afterwards add their evidence to it. Only a new
+        request is announced (otherwise the practitioner and the administrators heard twice).
+        """
         async with self.db.session() as session, session.begin():
             account = await self._account_for_update(session, user_id)
             if account.verification_state != State.VERIFIED:
                 account.verification_state = State.PENDING
-            request = VerificationRequest(user_id=user_id, method=method, status=State.PENDING,
-                                          evidence=evidence or {})
-            session.add(request)
+            request = (await session.execute(select(VerificationRequest).where(
+                VerificationRequest.user_id == user_id, VerificationRequest.method == method,
+                VerificationRequest.status == State.PENDING))).scalars().first()
+            new = request is None
+            if new:
+                request = VerificationRequest(user_id=user_id, method=method,
+                                              status=State.PENDING, evidence=evidence or {})
+                session.add(request)
+            elif evidence:
+                request.evidence = {**(request.evidence or {}), **evidence}
             session.add(AuditEntry(user_id=user_id, action="requested", method=method,
                                    actor=user_id, evidence_sha256=evidence_digest(evidence)))
             await session.flush()
             request_id = request.id
-        await self._announce(Decision(user_id, State.PENDING, method, user_id))
+        if new:
+            await self._announce(Decision(user_id, State.PENDING, method, user_id))
         return request_id
 
     async def verify(self, user_id: str, method: str, actor: str, *,

@@ -45,3 +45,18 @@ async def consume(db: Database, purpose: str, token: str) -> OneTimeToken | None
         if result.rowcount != 1:
             return None
         return await session.get(OneTimeToken, digest)
+
+
+async def peek(db: Database, purpose: str, token: str) -> OneTimeToken | None:
+    """The token if it is still usable, without spending it (a page that only shows a button:
+    mail scanners and link previews open links too)."""
+    if not token or len(token) > 200:
+        return None
+    now = datetime.now(timezone.utc)
+    async with db.session() as session:
+        row = await session.get(OneTimeToken, _hash(token))
+    if row is None or row.purpose != purpose or row.used_at is not None:
+        return None
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(
+        tzinfo=timezone.utc)
+    return row if expires > now else None

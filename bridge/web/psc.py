@@ -1,9 +1,10 @@
 """Pro Santé Connect pages: the one-time link from the bot, and the provider's callback.
 
-`GET /verification/psc?t=<link>` spends the link (single use, bound to one account), opens an
-OIDC session (state, nonce, PKCE verifier kept server-side under the hashed state) and
-redirects to PSC. `GET /verification/psc/callback` spends the state, validates everything,
-compares the proven identity with the account, decides, and says so in French.
+`GET /verification/psc?t=<link>` only shows a button (mail scanners and link previews open
+links too); the button's `POST` (CSRF-checked) spends the link (single use, bound to one
+account), opens an OIDC session (state, nonce, PKCE verifier kept server-side under the hashed
+state) and redirects to PSC. `GET /verification/psc/callback` spends the state, validates
+everything, compares the proven identity with the account, decides, and says so in French.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import logging
 import secrets
 from datetime import timedelta
 from html import escape
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from bridge.accounts.states import Method
+from bridge.identity.psc_hints import hint_expected
 from bridge.identity.matching import match_account
 from bridge.identity.psc import (
     LINK_PURPOSE,
@@ -26,6 +29,7 @@ from bridge.identity.psc import (
     proven_identity,
 )
 from bridge.verification import proofs, tokens
+from bridge.web.csrf import Csrf
 from bridge.web.ratelimit import RateLimiter, client_ip
 from bridge.web.sealed import Sealer
 from bridge.web.templating import render
@@ -49,6 +53,14 @@ SIGNUP_COOKIE_AGE = 1800
 
 def signup_sealer(web_secret: str) -> Sealer:
     return Sealer(web_secret, "psc-signup")
+
+
+LINK_FORM = "psc-link"
+SPENT_TITLE = "Lien expiré ou déjà utilisé"
+SPENT_HTML = ("<p>Ce lien de vérification n'est plus valable : il ne sert qu'une fois et expire "
+              "après quelques minutes. Demandez-en un nouveau au robot Confrère en lui écrivant "
+              "<code>!verifier</code>.</p><p lang=\"en\">This verification link is no longer "
+              "valid: ask the Confrère bot for a new one with <code>!verify</code>.</p>")
 
 
 def page(title: str, body_html: str, status: int = 200) -> web.Response:
@@ -77,9 +89,14 @@ class PscPages:
         self.limiter = RateLimiter(web_secret) if web_secret else None
         self.signups_per_ip_per_hour = signups_per_ip_per_hour
         self.trust_forwarded_for = trust_forwarded_for
+        # without the installation's secret (unit tests), a per-process one: forms then
+        # simply do not survive a restart
+        self.csrf = Csrf(web_secret or secrets.token_urlsafe(32), verification.db,
+                         secure=secure_cookies)
 
     def routes(self) -> list[web.RouteDef]:
-        routes = [web.get(START_PATH, self.start), web.get(CALLBACK_PATH, self.callback)]
+        routes = [web.get(START_PATH, self.start_page), web.post(START_PATH, self.start),
+                  web.get(CALLBACK_PATH, self.callback)]
         if self.sealer is not None:
             routes.append(web.get(SIGNUP_PATH, self.signup_start))
         return routes
@@ -99,13 +116,47 @@ class PscPages:
                         "try again in an hour.</p>", status=429)
         return await self._redirect_to_psc(None, {"flow": "signup"})
 
+    async def start_page(self, request: web.Request) -> web.Response:
+        """Opening the bot's link: a button, nothing spent (previews and scanners open it)."""
+        link = request.query.get("t", "")
+        found = await tokens.peek(self.verification.db, LINK_PURPOSE, link)
+        if found is None or not found.user_id:
+            return page(SPENT_TITLE, SPENT_HTML, status=410)
+        browser_key, new = self.csrf.browser_key(request)
+        response = render("psc_start.html", title="Vérifier votre identité", action=START_PATH,
+                          link=link, csrf=self.csrf.issue(browser_key, LINK_FORM))
+        if new:
+            self.csrf.set_cookie(response, browser_key)
+        # the button's answer redirects to Pro Santé Connect: browsers hold a form's redirects
+        # to `form-action` too, so this page names PSC's origin there
+        origin = await self._psc_origin()
+        if origin:
+            response.headers["Content-Security-Policy"] = response.headers[
+                "Content-Security-Policy"].replace("form-action 'self'",
+                                                   f"form-action 'self' {origin}")
+        return response
+
+    async def _psc_origin(self) -> str:
+        try:
+            endpoint = (await self.psc.metadata())["authorization_endpoint"]
+        except Exception:  # noqa: BLE001 - PSC away: the button's answer will say so
+            return ""
+        parts = urlsplit(endpoint)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        safe = parts.scheme in ("https", "http") and not any(c in origin for c in " ;,'\"")
+        return origin if safe else ""
+
     async def start(self, request: web.Request) -> web.Response:
-        link = await tokens.consume(self.verification.db, LINK_PURPOSE, request.query.get("t", ""))
+        """The button: spends the link (CSRF-checked, once) and goes to Pro Santé Connect."""
+        data = await request.post()
+        problem = await self.csrf.check(request, data, LINK_FORM)
+        if problem:
+            return page("Formulaire expiré", f"<p>{escape(problem, quote=False)} Si le lien ne "
+                        "marche plus, écrivez <code>!verifier</code> au robot Confrère.</p>",
+                        status=403)
+        link = await tokens.consume(self.verification.db, LINK_PURPOSE, str(data.get("t", "")))
         if link is None or not link.user_id:
-            return page("Lien expiré ou déjà utilisé",
-                        "<p>Ce lien de vérification n'est plus valable (il ne sert qu'une fois "
-                        "et expire après quelques minutes). Demandez-en un nouveau au robot "
-                        "Confrère en lui écrivant <code>!verifier</code>.</p>", status=410)
+            return page(SPENT_TITLE, SPENT_HTML, status=410)
         return await self._redirect_to_psc(link.user_id, {})
 
     async def _redirect_to_psc(self, user_id: str | None, extra: dict) -> web.Response:
@@ -114,11 +165,21 @@ class PscPages:
         state = await tokens.issue(self.verification.db, STATE_PURPOSE, user_id,
                                    timedelta(minutes=10),
                                    {"nonce": nonce, "code_verifier": verifier, **extra})
+        if user_id is not None:
+            await self._hint_simulator(user_id, state)
         try:
             target = await self.psc.authorization_url(state, nonce, challenge)
         except PscError as exc:
             return page("Pro Santé Connect indisponible", f"<p>{escape(exc.reason_fr, quote=False)}</p>", 503)
         raise web.HTTPFound(target)
+
+    async def _hint_simulator(self, user_id: str, state: str) -> None:
+        """The development simulator (only) shows which identity this account expects."""
+        config = getattr(self.psc, "config", None)
+        account = await self.verification.account(user_id)
+        if config is not None and account is not None:
+            hint_expected(config.issuer, state, account.first_name, account.last_name,
+                          account.declared_identifier or "")
 
     async def _continue_signup(self, proven, info: dict, claims: dict) -> web.Response:
         """Record the proven identity as a single-use proof; the browser gets only its id,

@@ -19,6 +19,7 @@ from bridge.accounts.signup import AccountCreationError, HomeserverUnavailable, 
 from bridge.accounts.validation import EXERCISE_MODES, PASSWORD_POLICY, validate_signup
 from bridge.mail.outbox import delivery_state
 from bridge.web.csrf import Csrf
+from bridge.web.legal import PRIVACY_PATH, TERMS_PATH, LegalPages
 from bridge.web.ratelimit import client_ip
 from bridge.web.psc import SIGNUP_COOKIE, signup_sealer
 from bridge.verification import proofs
@@ -75,6 +76,8 @@ class SignupPages:
             web.get("/signup/code", self.code_page), web.post("/signup/code", self.submit_code),
             web.post("/signup/resend", self.resend),
             web.get("/signup/bienvenue", self.done),
+            # the texts the consents name (served here so that they come with the signup)
+            *LegalPages(self.settings).routes(),
         ]
 
     async def french_alias(self, request: web.Request) -> web.StreamResponse:
@@ -121,9 +124,10 @@ class SignupPages:
         conf = self.settings.signup
         consents = [
             ("accept_terms", ("J'accepte les conditions générales d'utilisation "
-                              f"(version {conf.terms_version})"), conf.terms_url),
+                              f"(version {conf.terms_version})"), conf.terms_url or TERMS_PATH),
             ("accept_privacy", ("J'accepte la politique de protection des données personnelles "
-                                f"(version {conf.privacy_version})"), conf.privacy_url),
+                                f"(version {conf.privacy_version})"),
+             conf.privacy_url or PRIVACY_PATH),
         ]
         return self._render(request, "signup.html", {"signup": "csrf"}, status,
                             title="Créez gratuitement votre compte", values=values,
@@ -249,7 +253,8 @@ class SignupPages:
         localpart = pending.user_id[1:].split(":", 1)[0]
         return render("done.html", title="Votre compte est créé", user_id=pending.user_id,
                       localpart=localpart, homeserver_url=self.settings.synapse.client_url,
-                      element_web_url=self.settings.signup.element_web_url)
+                      element_web_url=self.settings.signup.element_web_url,
+                      verified=bool(pending.proven_national_id))
 
     # -- helpers ---------------------------------------------------------------------------
     def _render(self, request, template: str, forms: dict[str, str], status: int,

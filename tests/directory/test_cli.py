@@ -29,7 +29,7 @@ def test_cli_verbs(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "praticiens : 76" in out and "lignes rejetées : 0" in out
     assert run(settings, "search", "cardiologue") == 0
-    assert "Dr EMMANUEL FAURE — Médecin, Cardiologie" in capsys.readouterr().out
+    assert "Dr Emmanuel FAURE — Médecin, Cardiologie" in capsys.readouterr().out
     assert run(settings, "search", "fontai", "--json") == 0
     data = json.loads(capsys.readouterr().out)
     assert data["total"] == 1 and data["results"][0]["last_name"] == "FONTAINE"

@@ -139,7 +139,14 @@ class TestClient:
                 pass
 
     async def ask(self, room_id: str, sender: str, text: str, timeout: float = 20) -> RoomMessageFormatted:
-        """Send `text` and return `sender`'s next message in the room."""
+        """Send `text` and return `sender`'s next message in the room — its answer: the bot's
+        refusal notices (#16 item 7b) arrive on their own schedule and are skipped here."""
+        from bridge.handlers.refusal_notices import is_notice
+
         mark = len(self.messages)
         await self.send_text(room_id, text)
-        return await self.next_message_from(sender, room_id, mark, timeout)
+        while True:
+            event = await self.next_message_from(sender, room_id, mark, timeout)
+            if not is_notice(event.body):
+                return event
+            mark = self.messages.index((room_id, event), mark) + 1

@@ -45,8 +45,12 @@ async def display_name(stack, client) -> str:
 async def test_pro_sante_connect_verifies_then_colleagues_can_talk(stack):
     camille, dm = await onboarding(stack, "camille", **CAMILLE)
     colleague = await stack.practitioner("colleague", verified=True)
+    refused_at = len(camille.messages)
     before = await camille.client.room_create(invite=[colleague.user_id])
     assert isinstance(before, RoomCreateError)
+    # the bot explains the refusal in the conversation (#16 item 7b) before anything else
+    notice = await camille.next_message_from(stack.bot_id, dm, refused_at, 30)
+    assert "n'a pas abouti" in notice.body and "!verifier" in notice.body
 
     answer = await camille.ask(dm, stack.bot_id, "!verifier")
     assert "Pro Santé Connect" in answer.body and answer.decrypted

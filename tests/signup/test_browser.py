@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.browser import launch
+from tests.browser import Screenshots, launch
 from tests.signup.client import code_in, unique_email
 from tests.signup.welcome import welcome_of
 
@@ -22,10 +22,12 @@ async def test_signup_in_a_real_browser(signup_stack, smtp, tmp_path):
     email = unique_email("amelie")
     async with playwright_api.async_playwright() as playwright:
         browser = await launch(playwright)
+        shots = Screenshots("signup_browser")
         try:
             page = await browser.new_page()
             started = time.perf_counter()
             await page.goto(f"{signup_stack.settings.service.url}/signup")
+            await shots.take(page, "step1")
             # a first try with a wrong RPPS key: the message sits next to the field
             await page.get_by_label("Prénom").fill("Amélie")
             await page.get_by_label("Nom", exact=True).fill("Poulain")
@@ -45,11 +47,13 @@ async def test_signup_in_a_real_browser(signup_stack, smtp, tmp_path):
             await page.get_by_label("Mot de passe").fill(PASSWORD)
             await page.get_by_role("button", name="Vérifier mon adresse mail").click()
             await page.wait_for_url("**/signup/code")
+            await shots.take(page, "step2")
             assert email in await page.locator("main").inner_text()
             code = code_in((await smtp.wait_for(email))[0].text)
             await page.get_by_label("Code reçu par mail").fill(code)
             await page.get_by_role("button", name="Créer mon compte").click()
             await page.wait_for_url("**/signup/bienvenue")
+            await shots.take(page, "step3")
             heading = await page.locator("h1").inner_text()
             elapsed = time.perf_counter() - started
             done_text = await page.locator("main").inner_text()

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bridge.verification.models import AuditEntry
-from tests.browser import launch
+from tests.browser import Screenshots, launch
 from tests.signup.client import code_in, unique_email
 from tests.signup.welcome import welcome_of
 
@@ -24,16 +24,20 @@ async def test_signup_with_pro_sante_connect(signup_stack, smtp):
     email = unique_email("faure")
     async with playwright_api.async_playwright() as playwright:
         browser = await launch(playwright)
+        shots = Screenshots("psc_signup")
         try:
             page = await browser.new_page()
             await page.goto(f"{signup_stack.settings.service.url}/signup")
+            await shots.take(page, "step1")
             await page.get_by_role("link", name="S'inscrire avec Pro Santé Connect").click()
             await page.wait_for_url("**/wallet/auth**")
+            await shots.take(page, "step2")
             await page.locator("input[name=given_name]").fill("Emmanuel")
             await page.locator("input[name=family_name]").fill("Faure")
             await page.locator("input[name=national_id]").fill(FAURE)
             await page.get_by_role("button", name="Se connecter").click()
             await page.wait_for_url("**/signup")
+            await shots.take(page, "step3")
             proven = await page.locator(".proven").inner_text()
             assert "Emmanuel Faure" in proven and FAURE in proven
             assert await page.get_by_label("Prénom").count() == 0, "names come from PSC"
@@ -44,10 +48,15 @@ async def test_signup_with_pro_sante_connect(signup_stack, smtp):
             await page.get_by_label("J'accepte la politique de protection").check()
             await page.get_by_role("button", name="Vérifier mon adresse mail").click()
             await page.wait_for_url("**/signup/code")
+            await shots.take(page, "step4")
             code = code_in((await smtp.wait_for(email))[0].text)
             await page.get_by_label("Code reçu par mail").fill(code)
             await page.get_by_role("button", name="Créer mon compte").click()
             await page.wait_for_url("**/signup/bienvenue")
+            await shots.take(page, "step5")
+            next_step = await page.locator("main").inner_text()
+            assert "vérifier votre identité" not in next_step, "born verified (#16 item 3)"
+            assert "vérifiée par Pro Santé Connect" in next_step
         finally:
             await browser.close()
 
@@ -68,6 +77,6 @@ async def test_signup_with_pro_sante_connect(signup_stack, smtp):
                                 "Authorization": "Bearer "
                                 + signup_stack.service.services.admin.access_token}) as response:
             name = (await response.json()).get("displayname") or ""
-    assert name.startswith("Dr EMMANUEL FAURE — Cardiologie")
+    assert name.startswith("Dr Emmanuel FAURE — Cardiologie")
     _, _, welcome = await welcome_of(signup_stack, email, PASSWORD)
     assert welcome.decrypted and "identité est vérifiée par Pro Santé Connect" in welcome.body
