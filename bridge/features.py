@@ -9,6 +9,7 @@ README, "How to add a feature".
 
 from __future__ import annotations
 
+from bridge.commands import CommandRouter
 from bridge.context import Feature
 from bridge.handlers import admin, badge, directory, documents, guests, onboarding, verification
 from bridge.handlers import help as help_handler
@@ -23,3 +24,13 @@ FEATURES: tuple[Feature, ...] = (
     onboarding.FEATURE,
     guests.FEATURE,  # after verification: the badge is set before the guest joins their rooms
 )
+
+
+def build_router(services: object = None) -> CommandRouter:
+    """A command router holding every feature's commands (the service builds its own the
+    same way; tests use this one to talk to the commands without a bot)."""
+    router = CommandRouter(services=services)
+    for feature in FEATURES:
+        for command in feature.commands:
+            router.register(command)
+    return router

@@ -23,7 +23,7 @@ ENDPOINTS_FILE = "endpoints.json"
 
 def endpoints(settings: Settings, service: ConfrereService) -> dict:
     """What a newcomer, a script or an integrator needs to connect (no secrets)."""
-    admin = service.services.admin
+    admin = service.context.admin
     return {
         "server_name": settings.server_name,
         "homeserver_url": settings.synapse.client_url,

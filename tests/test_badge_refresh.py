@@ -11,9 +11,9 @@ from sqlalchemy import select
 from bridge.accounts.models import Account
 from bridge.directory.sample import SAMPLE_EXTRACT
 from bridge.directory.service import DirectoryService
-from bridge.handlers import build_router
+from bridge.features import build_router
 from bridge.verification.effects import VerificationEffects
-from bridge.verification.followups import PendingFollowUp, listener_name
+from bridge.verification.followups import PendingFollowUp
 from bridge.verification.relink import BADGE_LISTENER, after_import
 from bridge.verification.service import VerificationService
 
@@ -42,7 +42,8 @@ async def _national_id(database, user_id):
 
 
 def test_queued_rows_name_the_badge_effect():
-    assert listener_name(VerificationEffects.set_badge) == BADGE_LISTENER
+    effects = VerificationEffects.__new__(VerificationEffects)  # only its listener table
+    assert effects.listeners()[BADGE_LISTENER].__func__ is VerificationEffects.set_badge
 
 
 async def test_import_links_verified_accounts_and_queues_badges(database, tmp_path):

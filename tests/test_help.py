@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from bridge.handlers import build_router
+from bridge.features import build_router
 
 ADMIN = "@admin:localhost"
 

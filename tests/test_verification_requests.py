@@ -19,7 +19,7 @@ async def test_manual_then_documents_is_one_request_announced_once(database):
     async def listener(decision) -> None:
         heard.append(f"{decision.user_id}:{decision.state}:{decision.method}")
 
-    verification.listeners.append(listener)
+    verification.listen("test.heard", listener)
     first = await verification.request("@lea:localhost", "manual")  # !verifier manuel
     second = await verification.request("@lea:localhost", "manual",  # documents submitted
                                         {"document_check": 1, "provider": "review"})
@@ -38,7 +38,7 @@ async def test_after_a_decision_a_new_request_is_announced_again(database):
     async def listener(decision) -> None:
         heard.append(decision.state)
 
-    verification.listeners.append(listener)
+    verification.listen("test.heard", listener)
     await verification.request("@lea:localhost", "manual")
     await verification.refuse("@lea:localhost", "manual", "@admin:localhost", "illisible")
     await verification.request("@lea:localhost", "manual")

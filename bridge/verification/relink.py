@@ -29,7 +29,7 @@ from bridge.verification.models import AuditEntry
 
 log = logging.getLogger(__name__)
 
-BADGE_LISTENER = "VerificationEffects.set_badge"  # followups.listener_name of the effect
+BADGE_LISTENER = "verification.badge"  # the stable name of VerificationEffects.set_badge
 ACTOR = "confrere (import de l'annuaire)"
 
 

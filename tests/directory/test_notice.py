@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from bridge.directory.notice import EMPTY_FR, SAMPLE_FR, search_notice
 from bridge.directory.sample import SAMPLE_EXTRACT
-from bridge.handlers import build_router
+from bridge.features import build_router
 from tests.directory.conftest import SAMPLE, sample_lines, write_extract
 
 
@@ -15,8 +15,21 @@ class NotVerified:
         return {"verification": "unverified", "administrator": False}
 
 
+class Results:
+    """The last results of each conversation, in memory (the service keeps them durably)."""
+
+    def __init__(self) -> None:
+        self.kept: dict = {}
+
+    async def put(self, user_id: str, room_id: str, last) -> None:
+        self.kept[(user_id, room_id)] = last
+
+    async def get(self, user_id: str, room_id: str):
+        return self.kept.get((user_id, room_id))
+
+
 async def _ask(service, text: str) -> str:
-    services = SimpleNamespace(directory=service, verification=NotVerified(), extra={},
+    services = SimpleNamespace(directory=service, verification=NotVerified(), results=Results(),
                                settings=SimpleNamespace(administrators=()))
     answers: list[str] = []
 

@@ -36,7 +36,7 @@ async def test_login_screen_offers_pro_sante_connect_and_password(stack):
     async with aiohttp.ClientSession() as http:
         async with http.get(
             f"{stack.settings.synapse.url}/_matrix/client/v1/media/download/{server}/{media_id}",
-            headers={"Authorization": f"Bearer {stack.service.services.admin.access_token}"},
+            headers={"Authorization": f"Bearer {stack.service.context.admin_token}"},
         ) as response:
             assert response.status == 200
             assert (await response.read()).startswith(b"\x89PNG")

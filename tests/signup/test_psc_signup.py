@@ -75,7 +75,7 @@ async def test_signup_with_pro_sante_connect(signup_stack, smtp):
         async with http.get(f"{signup_stack.settings.synapse.url}/_synapse/admin/v2/users/"
                             f"{account.user_id}", headers={
                                 "Authorization": "Bearer "
-                                + signup_stack.service.services.admin.access_token}) as response:
+                                + signup_stack.service.context.admin_token}) as response:
             name = (await response.json()).get("displayname") or ""
     assert name.startswith("Dr Emmanuel FAURE — Cardiologie")
     _, _, welcome = await welcome_of(signup_stack, email, PASSWORD)
