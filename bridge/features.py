@@ -10,7 +10,7 @@ README, "How to add a feature".
 from __future__ import annotations
 
 from bridge.context import Feature
-from bridge.handlers import admin, directory, documents, onboarding, verification
+from bridge.handlers import admin, directory, documents, onboarding, referral, verification
 from bridge.handlers import help as help_handler
 
 FEATURES: tuple[Feature, ...] = (
@@ -18,6 +18,7 @@ FEATURES: tuple[Feature, ...] = (
     documents.FEATURE,  # before verification: photos are deleted before the practitioner is told
     verification.FEATURE,
     directory.FEATURE,
+    referral.FEATURE,
     admin.FEATURE,
     onboarding.FEATURE,
 )
