@@ -129,20 +129,24 @@ async def test_a_full_referral_between_two_verified_practitioners(stack):
         await receiver.stop()
         await configure_webhook(stack.service.database, stack.settings.secrets.sealing_key,
                                 national_id, None)
+        await stack.free_national_id(national_id)  # others expect this entry not on Confrère
 
 
 async def _true(value) -> bool:
     return bool(value)
 
 
-async def test_annuler_releases_the_held_slot(stack):
+async def test_a_favourite_is_referred_by_number_and_annuler_releases_the_held_slot(stack):
     national_id = await colleague_entry(stack)
     agenda = await agenda_of(stack, national_id)
     referrer = await stack.practitioner("holder", verified=True)
     dm = await referrer.open_dm(stack.bot_id)
     bot = stack.bot_id
     before = await first_free(stack, agenda)
-    assert "Quel motif" in (await referrer.ask(dm, bot, f"!adresser {SEARCH}")).body
+    await referrer.ask(dm, bot, f"!annuaire {SEARCH}")
+    await referrer.ask(dm, bot, "!favori 1")
+    assert SEARCH.upper() in (await referrer.ask(dm, bot, "!favoris")).body
+    assert "Quel motif" in (await referrer.ask(dm, bot, "!adresser 1")).body  # favourite 1
     await referrer.ask(dm, bot, "1")
     assert "civilité" in (await referrer.ask(dm, bot, "1")).body
     assert (await first_free(stack, agenda)).starts_at != before.starts_at, "the slot is held"

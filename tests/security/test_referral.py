@@ -207,7 +207,15 @@ async def test_a_feed_url_is_refused_once_revoked_through_the_bot(stack):
     from tests.e2e.referral_flow import colleague_entry, link
 
     owner = await stack.practitioner("feedowner", verified=True)
-    await link(stack, owner, await colleague_entry(stack))
+    national_id = await colleague_entry(stack)
+    await link(stack, owner, national_id)
+    try:
+        await _feed_urls_die(stack, owner)
+    finally:
+        await stack.free_national_id(national_id)  # others expect this entry not on Confrère
+
+
+async def _feed_urls_die(stack, owner) -> None:
     dm = await owner.open_dm(stack.bot_id)
     first = (await owner.ask(dm, stack.bot_id, "!agenda flux")).body
     old_url = plant(first.split("\n")[1].strip())
