@@ -27,6 +27,7 @@ from bridge.commands import Command, CommandContext
 from bridge.context import Feature, HandlerContext
 from bridge.dialogs import Answer, DialogContext, Invalid
 from bridge.directory.membership import verified_members
+from bridge.handlers import agenda_setup
 from bridge.handlers.documents import (
     DOWNLOAD_FAILED_FR,
     UNDECRYPTABLE_FR,
@@ -192,13 +193,16 @@ async def refer(ctx: CommandContext) -> None:
 
 
 async def agenda(ctx: CommandContext) -> None:
-    """`!agenda jour|semaine|flux|flux revoquer`."""
+    """`!agenda jour|semaine|flux|flux revoquer`, and `lieu|horaires|motif` to declare it."""
     if not await _allowed(ctx):
         return
     account = await ctx.services.verification.account(ctx.sender)
     national_id = account.national_id if account is not None else None
     if not national_id:
         await ctx.reply(NOT_LINKED_FR)
+        return
+    verb, _, rest = ctx.args.strip().partition(" ")
+    if await agenda_setup.setup(ctx, national_id, verb.casefold(), rest):
         return
     words = ctx.args.casefold().split()
     db = ctx.services.database
@@ -222,7 +226,7 @@ async def agenda(ctx: CommandContext) -> None:
                         "revoked.)" if count else "Aucune adresse d'agenda active. (No active "
                         "feed URL.)")
         return
-    await ctx.reply(AGENDA_USAGE_FR)
+    await ctx.reply(AGENDA_USAGE_FR + "\n" + agenda_setup.USAGE_FR)
 
 
 # -- workers and pages -----------------------------------------------------------------------
@@ -253,9 +257,11 @@ FEATURE = Feature(
                 help_fr="adresser un patient à un confrère : prendre rendez-vous pour lui",
                 help_en="refer a patient: book an appointment with a colleague"),
         Command(name="agenda", aliases=("calendar",), handler=agenda,
-                usage="jour|semaine|flux|flux revoquer", section=SECTION,
-                help_fr="vos rendez-vous adressés, ou l'adresse privée de votre agenda",
-                help_en="your referred appointments, or your private calendar feed"),
+                usage="jour|semaine|flux|flux revoquer|lieu|horaires|motif", section=SECTION,
+                help_fr="vos rendez-vous adressés, l'adresse privée de votre agenda, ou le "
+                        "déclarer (lieu, horaires, motif)",
+                help_en="your referred appointments, your private calendar feed, or declare "
+                        "your agenda"),
     ),
     dialogs=(REFERRAL_DIALOG,),
     workers=_workers,

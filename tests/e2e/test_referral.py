@@ -152,3 +152,34 @@ async def test_a_favourite_is_referred_by_number_and_annuler_releases_the_held_s
     assert (await first_free(stack, agenda)).starts_at != before.starts_at, "the slot is held"
     assert "annulée" in (await referrer.ask(dm, bot, "annuler")).body
     assert (await first_free(stack, agenda)).starts_at == before.starts_at, "released"
+
+
+async def test_a_practitioner_declares_an_agenda_by_command_and_is_addressed(stack):
+    from tests.e2e.referral_flow import link
+
+    found = await stack.service.directory.search("ruytoor", page_size=2)
+    assert found.total == 1
+    national_id = found.results[0].national_id
+    owner = await stack.practitioner("agendaowner", verified=True)
+    await link(stack, owner, national_id)
+    bot = stack.bot_id
+    try:
+        dm = await owner.open_dm(bot)
+        refused = (await owner.ask(dm, bot, "!agenda horaires lun-ven 09:00-12:00")).body
+        assert "d'abord votre lieu" in refused
+        assert "Code postal" in (await owner.ask(dm, bot, "!agenda lieu Cabinet; 1 rue A; "
+                                                           "123; Lille")).body
+        assert "Lieu enregistré" in (await owner.ask(dm, bot, "!agenda lieu Cabinet Vauban; "
+                                                               "1 rue Solférino; 59000; Lille")).body
+        assert "Jours" in (await owner.ask(dm, bot, "!agenda horaires ven-lun 09:00-12:00")).body
+        assert "du lundi au samedi" in (await owner.ask(
+            dm, bot, "!agenda horaires lun-sam 08:30-18:00")).body
+        assert "Motif enregistré" in (await owner.ask(dm, bot, "!agenda motif Bilan; 45")).body
+        referrer = await stack.practitioner("toruytoor", verified=True)
+        rdm = await referrer.open_dm(bot)
+        assert "Quel motif ?\n1. Bilan (45 min)" in (await referrer.ask(
+            rdm, bot, "!adresser ruytoor")).body
+        assert "Prochains créneaux libres" in (await referrer.ask(rdm, bot, "1")).body
+        assert "annulée" in (await referrer.ask(rdm, bot, "annuler")).body
+    finally:
+        await stack.free_national_id(national_id)
