@@ -147,12 +147,17 @@ async def notify_colleague(context: DialogContext, booked: Booked, data: dict) -
     text, html = colleague_message(booked.slot, Patient.from_json(details["patient"]),
                                    details.get("message", ""), referrer_name, place,
                                    data["motif"]["label"], documents)
-    bot = services.require_bot()
-    await bot.send_text(account.onboarding_room_id, text, html)
-    for document in documents:
-        if document.get("ref"):
-            await bot.send_encrypted_file(account.onboarding_room_id, document["name"],
-                                          document["type"], document["size"], document["ref"])
+    try:  # the booking stands whatever happens here: the feed and webhook carry it too
+        bot = services.require_bot()
+        await bot.send_text(account.onboarding_room_id, text, html)
+        for document in documents:
+            if document.get("ref"):
+                await bot.send_encrypted_file(account.onboarding_room_id, document["name"],
+                                              document["type"], document["size"],
+                                              document["ref"])
+    except Exception as exc:  # noqa: BLE001 - never fail a booking already committed
+        log.warning("could not tell the colleague of referral %s (%s)", booked.reference,
+                    type(exc).__name__)
 
 
 # -- commands --------------------------------------------------------------------------------

@@ -169,8 +169,9 @@ async def test_a_practitioner_declares_an_agenda_by_command_and_is_addressed(sta
         assert "d'abord votre lieu" in refused
         assert "Code postal" in (await owner.ask(dm, bot, "!agenda lieu Cabinet; 1 rue A; "
                                                            "123; Lille")).body
-        assert "Lieu enregistré" in (await owner.ask(dm, bot, "!agenda lieu Cabinet Vauban; "
-                                                               "1 rue Solférino; 59000; Lille")).body
+        declared = await owner.ask(dm, bot, "!agenda lieu Cabinet Vauban; 1 rue Solférino; "
+                                            "59000; Lille")
+        assert "Lieu enregistré" in declared.body
         assert "Jours" in (await owner.ask(dm, bot, "!agenda horaires ven-lun 09:00-12:00")).body
         assert "du lundi au samedi" in (await owner.ask(
             dm, bot, "!agenda horaires lun-sam 08:30-18:00")).body
