@@ -22,6 +22,8 @@ from bridge.directory.last_results import LastResults, LastResultsStore
 from bridge.directory.service import DirectoryService
 from bridge.identity.document_checks import DocumentChecks
 from bridge.matrix.synapse_admin import AdminAccount, AppserviceClient
+from bridge.referral.dialog import ReferralDialogServices
+from bridge.referral.service import ReferralService
 from bridge.storage.database import Database
 from bridge.verification.decision import Listener
 from bridge.verification.service import VerificationService
@@ -59,6 +61,10 @@ class HandlerContext:
     documents: DocumentChecks
     dialogs: DialogEngine
     results: LastResultsStore
+    # Referral (adressage): the booking service (integrator API, feed, workers, bot) and
+    # what the `!adresser` dialog reads as `services.referral` (bridge/handlers/referral.py).
+    referrals: ReferralService | None = None
+    referral: ReferralDialogServices | None = None
     http: aiohttp.ClientSession | None = None
     appservice: AppserviceClient | None = None  # act as a ghost: `appservice.as_user(id)`
     bot: Bot | None = None

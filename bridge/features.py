@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from bridge.commands import CommandRouter
 from bridge.context import Feature
-from bridge.handlers import admin, badge, directory, documents, guests, onboarding, verification
+from bridge.handlers import admin, badge, directory, documents, guests, onboarding, referral
+from bridge.handlers import verification
 from bridge.handlers import help as help_handler
 
 FEATURES: tuple[Feature, ...] = (
@@ -20,6 +21,7 @@ FEATURES: tuple[Feature, ...] = (
     verification.FEATURE,
     badge.FEATURE,
     directory.FEATURE,
+    referral.FEATURE,
     admin.FEATURE,
     onboarding.FEATURE,
     guests.FEATURE,  # after verification: the badge is set before the guest joins their rooms

@@ -29,11 +29,14 @@ from bridge.directory.service import DirectoryService
 from bridge.features import FEATURES
 from bridge.handlers.documents import on_attachment
 from bridge.handlers.onboarding import on_bot_invited
+from bridge.handlers.referral import dialog_services
 from bridge.identity.document_checks import DocumentChecks
+from bridge.integrator_api.agenda import AgendaAPI
 from bridge.integrator_api.routes import IntegratorAPI
 from bridge.mail.runtime import MailRuntime
 from bridge.matrix.bot import Bot
 from bridge.matrix.synapse_admin import AppserviceClient, set_display_name
+from bridge.referral.service import ReferralService
 from bridge.providers import start_document_provider, start_psc
 from bridge.sso.setup import ensure_logo, sso_routes
 from bridge.storage.database import Database
@@ -51,6 +54,7 @@ from bridge.web.onfido import OnfidoWebhook
 from bridge.web.pages import Pages
 from bridge.web.psc import PscPages
 from bridge.web.signup import SignupPages
+from bridge.web.agenda_feed import agenda_feed_routes
 from bridge.web.templating import STATIC
 
 log = logging.getLogger(__name__)
@@ -71,7 +75,12 @@ class ConfrereService:
             settings=settings, database=self.database, verification=self.verification,
             directory=self.directory, documents=self.documents, dialogs=self.dialogs,
             results=LastResultsStore(self.database,
-                                     SealedBox(settings.secrets.sealing_key, "last-results")))
+                                     SealedBox(settings.secrets.sealing_key, "last-results")),
+            referrals=ReferralService(
+                self.database, settings.secrets.sealing_key,
+                retention_days=settings.referral.retention_days,
+                reminder_hours=settings.referral.reminder_hours_before))
+        self.context.referral = dialog_services(self.context)
         self.dialogs.services = self.context
         self.features = features
         self.router = CommandRouter(services=self.context)
@@ -125,7 +134,10 @@ class ConfrereService:
         app.add_routes(ThirdPartyAPI(self.settings.secrets.hs_token, self.database,
                                      self.directory, self.settings.appservice.ghost_prefix,
                                      self.settings.server_name).routes())
-        app.add_routes(IntegratorAPI(self.database, self.directory).routes())
+        app.add_routes(IntegratorAPI(self.database, self.directory, agenda=AgendaAPI(
+            self.database, self.context.referrals, self.settings.secrets.sealing_key)).routes())
+        # the private iCalendar feed: a web surface over the referral feature's service
+        app.add_routes(agenda_feed_routes(self.database, self.context.referrals))
         app.add_routes(InternalAPI(self.settings.secrets.module_secret, with_guest_states(
             self._state_for_rules, self.database, self.settings.appservice.ghost_prefix),
             RefusalNotices(self.context)).routes())

@@ -35,6 +35,8 @@ def endpoints(settings: Settings, service: ConfrereService) -> dict:
         "admin_credentials_file": str(settings.data_dir / "admin.json"),
         "signup_url": f"{settings.service.url}/signup",
         "mail": service.mail.describe(),
+        "sms": ({"mode": "dev_sink", "inbox_url": f"{settings.service.url}/_dev/sms"}
+                if settings.sms.dev_sink else {"mode": "provider"}),
         "logs_dir": str(settings.logs_dir),
         "data_dir": str(settings.data_dir),
     }
@@ -63,6 +65,7 @@ def summary(info: dict, elapsed: float, first_run: bool) -> str:
         f" (mot de passe dans {info['admin_credentials_file']})",
         f"  Inscription des praticiens              : {info['signup_url']}",
         f"  Courriel                                : {_mail_line(info['mail'])}",
+        f"  SMS aux patients                        : {_sms_line(info.get('sms'))}",
         f"  Annuaire                                : {_directory_line(info.get('directory'))}",
         f"  Journaux                                : {info['logs_dir']}",
         f"  Les mêmes informations en JSON          : {Path(info['data_dir']) / ENDPOINTS_FILE}",
@@ -87,6 +90,12 @@ def _directory_line(directory: dict | None) -> str:
         return (f"ÉCHANTILLON de démonstration ({count} praticiens) — extrait national : "
                 "confrere directory import FICHIER")
     return f"{count} praticiens"
+
+
+def _sms_line(sms: dict | None) -> str:
+    if sms and sms.get("mode") == "dev_sink":
+        return f"boîte de développement {sms['inbox_url']} (rien n'est envoyé)"
+    return "fournisseur HTTP configuré (sms.provider_url)"
 
 
 def _mail_line(mail: dict) -> str:

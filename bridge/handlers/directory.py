@@ -158,6 +158,10 @@ async def favourites(ctx: CommandContext) -> None:
         await ctx.reply("Vous n'avez pas encore de favoris : !annuaire <texte> puis !favori N.\n"
                         "(No favourites yet: !search <text>, then !favorite N.)")
         return
+    # numbered like a search page: "!adresser N" (any "choose N") names a favourite too
+    await ctx.services.results.put(ctx.sender, ctx.room_id, LastResults(
+        text="", page=1, pages=1, page_size=len(people),
+        national_ids=[p.national_id for p in people]))
     members = await members_for(ctx, [p.national_id for p in people])
     lines = ["Vos correspondants favoris :"]
     lines += [f"{i}. {describe(p, _on(members, p.national_id))}" for i, p in enumerate(people, 1)]

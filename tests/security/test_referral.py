@@ -183,3 +183,75 @@ async def test_patient_data_is_absent_from_plaintext_columns_and_logs(database, 
                 flat = repr(row)
                 assert name not in flat and "33612345678" not in flat, table
     assert name not in caplog.text and "33612345678" not in caplog.text
+
+
+# -- through the bot, on the real stack ------------------------------------------------------
+BOT_UNVERIFIED = "réservés aux praticiens dont l'identité est vérifiée"
+
+
+@pytest.mark.e2e
+@pytest.mark.rule("referral-verified-only")
+async def test_an_unverified_account_can_neither_refer_nor_read_an_agenda(stack):
+    from tests.e2e.test_documents import onboarding
+
+    client, dm = await onboarding(stack, "unvref")
+    for command in ("!adresser 1", "!refer Karimo", "!agenda semaine", "!agenda flux"):
+        answer = (await client.ask(dm, stack.bot_id, command)).body
+        assert BOT_UNVERIFIED in answer, (command, answer)
+    assert await stack.service.dialogs.active(client.user_id, dm) is None
+
+
+@pytest.mark.e2e
+@pytest.mark.rule("feed_token")
+async def test_a_feed_url_is_refused_once_revoked_through_the_bot(stack):
+    from tests.e2e.referral_flow import colleague_entry, link
+
+    owner = await stack.practitioner("feedowner", verified=True)
+    national_id = await colleague_entry(stack)
+    await link(stack, owner, national_id)
+    try:
+        await _feed_urls_die(stack, owner)
+    finally:
+        await stack.free_national_id(national_id)  # others expect this entry not on Confrère
+
+
+async def _feed_urls_die(stack, owner) -> None:
+    dm = await owner.open_dm(stack.bot_id)
+    first = (await owner.ask(dm, stack.bot_id, "!agenda flux")).body
+    old_url = plant(first.split("\n")[1].strip())
+    second = (await owner.ask(dm, stack.bot_id, "!agenda flux")).body
+    new_url = plant(second.split("\n")[1].strip())
+    async with aiohttp.ClientSession() as http:
+        async with http.get(old_url) as response:
+            assert response.status == 404, "a rotated URL is dead"
+        async with http.get(new_url) as response:
+            assert response.status == 200
+        assert "révoquée" in (await owner.ask(dm, stack.bot_id, "!agenda flux revoquer")).body
+        async with http.get(new_url) as response:
+            assert response.status == 404, "a revoked URL is dead"
+
+
+@pytest.mark.e2e
+@pytest.mark.rule("document_type")
+async def test_a_disguised_document_sent_to_the_bot_is_refused(stack):
+    from tests.e2e.referral_flow import (
+        SEARCH,
+        agenda_of,
+        colleague_entry,
+        patient_answers,
+        send_file,
+    )
+    from tests.documents.images import png
+
+    await agenda_of(stack, await colleague_entry(stack))
+    referrer = await stack.practitioner("disguise", verified=True)
+    dm = await referrer.open_dm(stack.bot_id)
+    for answer in (f"!adresser {SEARCH}", "1", "1",
+                   *patient_answers(patient_name(), "p@example.org"), "aucun", "oui"):
+        reply = (await referrer.ask(dm, stack.bot_id, answer)).body
+    assert "Envoyez le document" in reply
+    exe = b"MZ\x90\x00" + b"\x00" * 200
+    assert "PDF, JPEG et PNG" in await send_file(referrer, stack, dm, exe, "bilan.pdf")
+    # a real PNG under a .pdf name: the type comes from the bytes, so it is accepted
+    assert "Document reçu" in await send_file(referrer, stack, dm, png("blue"), "radio.pdf")
+    assert "annulée" in (await referrer.ask(dm, stack.bot_id, "annuler")).body
