@@ -383,6 +383,7 @@ async def test_onfido_clear_without_a_directory_match_goes_to_review(stack, onfi
     dm = await stack.onboarding_dm(stranger)
     admin, admin_room = await joined_admin(stack)
     await stranger.ask(dm, stack.bot_id, "!verifier passeport")
+    await stranger.ask(dm, stack.bot_id, "ok")  # issuing country: France
     await send_all(stranger, stack, dm, [("page.jpg", RECTO), ("selfie.png", SELFIE)])
     await admin.wait_for(lambda: any(
         "pas de correspondance dans l'annuaire" in event.body and stranger.user_id in event.body

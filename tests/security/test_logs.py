@@ -165,7 +165,7 @@ async def test_a_whole_stack_at_debug_level_logs_no_secret_nor_content(tmp_path)
                               stack_environment({"CONFRERE_LOGGING__LEVEL": "DEBUG"}))
     patient = canary("patient")
     try:
-        alice = await stack.client("alice")
+        alice = await stack.practitioner("alice", verified=True)  # the bot answers its DM
         room_id = await alice.open_dm(stack.bot_id)
         assert (await alice.ask(room_id, stack.bot_id, f"!aide {patient}")).decrypted
         await alice.client.room_send(room_id, "m.room.message",
