@@ -23,7 +23,7 @@ system:
 $(BIN)/.installed: pyproject.toml cps-tool/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ./cps-tool -e '.[test,bench]'
+	$(BIN)/pip install --quiet --config-settings editable_mode=compat -e ./cps-tool -e '.[test,bench]'
 	touch $@
 
 install: system $(BIN)/.installed
@@ -62,7 +62,7 @@ PY313 ?= $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/3.13.*/bin/python)),
 .venv-%/.installed: pyproject.toml cps-tool/pyproject.toml
 	$(PY$(subst .,,$*)) -m venv .venv-$*
 	.venv-$*/bin/pip install --quiet --upgrade pip
-	.venv-$*/bin/pip install --quiet -e ./cps-tool -e '.[test]'
+	.venv-$*/bin/pip install --quiet --config-settings editable_mode=compat -e ./cps-tool -e '.[test]'
 	touch $@
 
 test-py312-313: system .venv-3.12/.installed .venv-3.13/.installed

@@ -94,6 +94,7 @@ class ConfrereService:
         self._runner: web.AppRunner | None = None
         self._extra_runners: list[web.AppRunner] = []
         self._http: aiohttp.ClientSession | None = None
+        self.sso_logo_changed = False  # set by start_matrix: Synapse must restart to show it
 
     @property
     def welcome(self) -> PollingWorker | None:
@@ -196,7 +197,7 @@ class ConfrereService:
         if self.context.appservice is not None:
             self.context.appservice.admin_token = admin.access_token
         await ensure_admin_room(self.verification, self.bot, self.settings.administrators)
-        await ensure_logo(self.settings, self._http, admin.access_token)
+        self.sso_logo_changed = await ensure_logo(self.settings, self._http, admin.access_token)
         for worker in self.workers:
             worker.bot_started(self.bot)
         await self.followups.retry_now()  # what waited for the bot runs now

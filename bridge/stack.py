@@ -128,6 +128,12 @@ async def run_stack(settings: Settings, first_run: bool, *, with_synapse: bool =
             await wait_until_ready(f"{settings.synapse.url}/_matrix/client/versions", 600)
         print("Démarrage du robot…", flush=True)
         await service.start_matrix()
+        if synapse is not None and service.sso_logo_changed:
+            # the login button's logo exists only once Synapse stores it: show it now
+            print("Redémarrage de Synapse pour le logo Pro Santé Connect…", flush=True)
+            await synapse.stop()
+            render_synapse_config(settings)
+            await synapse.start()
         if settings.directory.sample_on_first_start:
             from bridge.directory.sample import import_sample_if_empty
 

@@ -9,6 +9,7 @@ made: if the database refuses the row, the Synapse account just created is deact
 from __future__ import annotations
 
 import asyncio
+import secrets
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,13 +87,15 @@ class ProofAlreadyUsed(AccountCreationError):
                          "Santé Connect login was already used or has expired: start again.)")
 
 
-async def create_account(services: Any, profile: NewAccount, password: str) -> Account:
+async def create_account(services: Any, profile: NewAccount, password: str | None) -> Account:
     """Register on Synapse with a readable, unique localpart, store the profile, queue the welcome.
 
     Args:
         services: the service's `Services` (settings, database, http, admin, welcome).
         profile: the validated profile.
-        password: already checked against the policy; sent to Synapse only.
+        password: already checked against the policy; sent to Synapse only. None for an
+            identity proven by Pro Santé Connect whose holder chose no password: Synapse gets
+            a random one that is never stored nor shown, so only the PSC login opens it.
     Raises:
         AccountCreationError (or a subclass) with a message for the user.
     """
@@ -109,6 +112,10 @@ async def create_account(services: Any, profile: NewAccount, password: str) -> A
         raise ProofAlreadyUsed()
     if linked:
         raise IdentityAlreadyLinked()
+    if password is None:
+        if profile.verification_state != "verified":
+            raise AccountCreationError("Choisissez un mot de passe.")
+        password = secrets.token_urlsafe(32)  # nobody knows it: the account logs in by PSC
     user_id = await _register(services, profile, password)
     account = Account(
         user_id=user_id, first_name=profile.first_name, last_name=profile.last_name,

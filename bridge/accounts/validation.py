@@ -178,7 +178,8 @@ def password_problems(password: str, *, first_name: str = "", last_name: str = "
     return problems
 
 
-def validate_signup(form: Mapping[str, str], *, strip_titles: bool = True) -> FormResult:
+def validate_signup(form: Mapping[str, str], *, strip_titles: bool = True,
+                    password_optional: bool = False) -> FormResult:
     """Check every field; return cleaned values, errors and, when all is well, the profile.
 
     Titles ("Dr", "Pr", "Docteur", "Professeur") are removed from typed names.
@@ -210,7 +211,9 @@ def validate_signup(form: Mapping[str, str], *, strip_titles: bool = True) -> Fo
     if warning:
         result.warnings["identifier"] = warning
     problems = password_problems(get("password"), first_name=first, last_name=last, email=email)
-    if not get("password"):
+    if not get("password") and password_optional:
+        pass  # Pro Santé Connect proved the identity: the practitioner logs in with it
+    elif not get("password"):
         result.errors["password"] = "Choisissez un mot de passe."
     elif problems:
         result.errors["password"] = "Mot de passe trop faible : " + " ; ".join(problems) + "."

@@ -58,16 +58,18 @@ def sso_routes(settings: Settings, psc: ProSanteConnect, verification: Verificat
             *pages.routes(AUTHORIZE_PATH, CALLBACK_PATH)]
 
 
-async def ensure_logo(settings: Settings, http: aiohttp.ClientSession, access_token: str) -> None:
-    """Upload the button's logo once (again if the image changes); record its mxc:// URI."""
+async def ensure_logo(settings: Settings, http: aiohttp.ClientSession, access_token: str) -> bool:
+    """Upload the button's logo once (again if the image changes); record its mxc:// URI.
+    True when a new URI was recorded: Synapse shows it once its configuration is rendered
+    again and it restarts (`confrere up` does so at once)."""
     if not settings.auth.psc_login:
-        return
+        return False
     record = settings.synapse_dir / LOGO_FILE
     image = LOGO.read_bytes()
     digest = hashlib.sha256(image).hexdigest()
     marker = settings.synapse_dir / (LOGO_FILE + ".sha256")
     if record.exists() and marker.exists() and marker.read_text().strip() == digest:
-        return
+        return False
     try:
         async with http.post(f"{settings.synapse.url}/_matrix/media/v3/upload",
                              params={"filename": "pro-sante-connect.png"}, data=image,
@@ -77,10 +79,11 @@ async def ensure_logo(settings: Settings, http: aiohttp.ClientSession, access_to
             uri = body.get("content_uri", "") if response.status == 200 else ""
     except aiohttp.ClientError as exc:
         log.warning("Pro Santé Connect logo not uploaded: %s", exc)
-        return
+        return False
     if not uri.startswith("mxc://"):
         log.warning("Pro Santé Connect logo not uploaded (HTTP %s)", response.status)
-        return
+        return False
     record.write_text(uri + "\n", encoding="utf-8")
     marker.write_text(digest + "\n", encoding="utf-8")
     log.info("Pro Santé Connect logo uploaded; Synapse shows it from its next start")
+    return True

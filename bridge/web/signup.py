@@ -104,7 +104,8 @@ class SignupPages:
         problem = await self.csrf.check(request, data, "signup")
         if problem:
             return self._form(request, kept, {"_form": problem}, {}, status=403, proven=proven)
-        result = validate_signup(data, strip_titles=proven is None)
+        result = validate_signup(data, strip_titles=proven is None,
+                                 password_optional=proven is not None)
         values = dict(kept, **result.values)
         values.update({k: kept[k] for k in ("accept_terms", "accept_privacy")})
         if result.profile is None:
@@ -192,14 +193,15 @@ class SignupPages:
     async def _create(self, request, pending: SignupRequest, sealed: dict,
                       code: str) -> web.StreamResponse:
         password = sealed.get("pw")
-        if not password:
+        if password is None or (not password and not pending.proven_national_id):
             return self._expired()
         if not await self.enrolment.claim(pending.id):
             return self._message(request, "Création en cours", "Votre compte est en cours de "
                                  "création : patientez quelques secondes puis continuez.",
                                  "/signup/code", "Continuer", status=409)
         try:
-            account = await create_account(self.services, Enrolment.new_account(pending), password)
+            account = await create_account(self.services, Enrolment.new_account(pending),
+                                           password or None)
         except AccountCreationError as exc:
             await self.enrolment.release(pending.id)
             status = 503 if isinstance(exc, HomeserverUnavailable) else 409

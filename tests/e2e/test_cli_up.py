@@ -35,6 +35,11 @@ async def _run_up(data_dir, env) -> tuple[dict, str, int]:
                 assert response.status == 200 and (await response.json())["bot"] is True
             async with http.get(info["homeserver_url"] + "/_matrix/client/versions") as response:
                 assert response.status == 200
+            async with http.get(info["homeserver_url"] + "/_matrix/client/v3/login") as response:
+                flows = (await response.json())["flows"]
+            providers = [p for f in flows for p in f.get("identity_providers", [])]
+            assert [p["name"] for p in providers] == ["Pro Santé Connect"]
+            assert providers[0].get("icon", "").startswith("mxc://"), "the button has its logo"
             async with http.get(info["web_url"]) as response:
                 home = await response.text()
                 assert response.status == 200 and 'href="/signup"' in home
