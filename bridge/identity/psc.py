@@ -118,6 +118,16 @@ class ProSanteConnect:
         })
         return claims
 
+    async def complete(self, code: str, code_verifier: str,
+                       nonce: str) -> tuple[ProvenIdentity, dict, dict]:
+        """The whole return from PSC, as both the verification and the login use it: the code
+        exchanged, the id_token validated (nonce), the userinfo read; raises PscError.
+        Returns (proven identity, userinfo, id_token claims)."""
+        answer = await self.exchange_code(code, code_verifier)
+        claims = await self.validate_id_token(answer["id_token"], nonce)
+        info = await self.userinfo(answer["access_token"], claims["sub"])
+        return proven_identity(info), info, claims
+
     async def userinfo(self, access_token: str, expected_sub: str) -> dict:
         endpoint = (await self.metadata())["userinfo_endpoint"]
         async with self._http.get(

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from bridge.accounts.states import State
 from bridge.accounts.models import Account
-from bridge.identity.psc import PscError, ProSanteConnect, pkce_pair, proven_identity
+from bridge.identity.psc import PscError, ProSanteConnect, pkce_pair
 from bridge.sso.provider import AuthorizationError, AuthorizationRequest, Provider
 from bridge.verification import tokens
 from bridge.verification.service import VerificationService
@@ -116,11 +116,8 @@ class SsoPages:
                 "application Matrix.</p><p lang=\"en\">The Pro Santé Connect login did not "
                 "complete. Start again from your Matrix app.</p>", 400))
         try:
-            answer = await self.psc.exchange_code(request.query["code"],
-                                                  session.data["code_verifier"])
-            claims = await self.psc.validate_id_token(answer["id_token"], session.data["nonce"])
-            info = await self.psc.userinfo(answer["access_token"], claims["sub"])
-            proven = proven_identity(info)
+            proven, _, _ = await self.psc.complete(
+                request.query["code"], session.data["code_verifier"], session.data["nonce"])
         except PscError as exc:
             log.warning("Pro Santé Connect login refused: %s", exc)
             return self._forget(page("Connexion refusée", f"<p>{_text(exc.reason_fr)}</p>"

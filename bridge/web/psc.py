@@ -26,7 +26,6 @@ from bridge.identity.psc import (
     ProSanteConnect,
     PscError,
     pkce_pair,
-    proven_identity,
 )
 from bridge.verification import proofs, tokens
 from bridge.web.csrf import Csrf
@@ -217,11 +216,8 @@ class PscPages:
                         "<p>La connexion à Pro Santé Connect n'a pas abouti. Vous pouvez "
                         "recommencer avec <code>!verifier</code>.</p>", status=400)
         try:
-            answer = await self.psc.exchange_code(request.query["code"],
-                                                  session.data["code_verifier"])
-            claims = await self.psc.validate_id_token(answer["id_token"], session.data["nonce"])
-            info = await self.psc.userinfo(answer["access_token"], claims["sub"])
-            proven = proven_identity(info)
+            proven, info, claims = await self.psc.complete(
+                request.query["code"], session.data["code_verifier"], session.data["nonce"])
         except PscError as exc:
             log.warning("Pro Santé Connect answer refused: %s", exc)
             return page("Vérification impossible", f"<p>{escape(exc.reason_fr, quote=False)}</p>", 400)
